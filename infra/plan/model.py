@@ -1,0 +1,113 @@
+"""Plain, frozen records of the machine plan. Everything below the spec reads these, not the raw config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from ipaddress import IPv4Address, IPv4Network
+
+
+class Role(str, Enum):
+    LOAD_BALANCER = "load-balancer"
+    BOOTSTRAP = "bootstrap"
+    CONTROLLER = "controller"
+    WORKER = "worker"
+    GPU_WORKER = "gpu-worker"
+
+    @property
+    def ignition_role(self) -> str:
+        """Which OKD pointer config the node merges: master, worker, or none of them."""
+        return {Role.CONTROLLER: "master", Role.WORKER: "worker", Role.GPU_WORKER: "worker"}.get(self, self.value)
+
+
+@dataclass(frozen=True)
+class GpuAssignment:
+    host: str
+    address: str  # PCI address on that host, e.g. 0000:17:00.0
+    model: str
+
+
+@dataclass(frozen=True)
+class DataDiskPlan:
+    name: str
+    size_gib: int
+
+
+@dataclass(frozen=True)
+class PlannedNode:
+    name: str  # node name inside the cluster, e.g. "worker-1"; also the Pulumi resource name stem
+    role: Role
+    hostname: str  # short host name; the FQDN is hostname + "." + cluster domain
+    fqdn: str
+    domain_name: str  # libvirt domain name, unique per hypervisor: "<cluster>-<node>"
+    host: str  # hypervisor host name
+    ip: IPv4Address
+    mac: str
+    vcpu: int
+    memory_mib: int
+    disk_gib: int
+    firmware: str
+    data_disks: tuple[DataDiskPlan, ...] = ()
+    gpus: tuple[GpuAssignment, ...] = ()
+    mig_layout: str | None = None
+
+
+@dataclass(frozen=True)
+class HostPlan:
+    name: str
+    uri: str
+    pool_name: str
+    pool_path: str
+    cpus: int
+    memory_gib: int
+    pool_capacity_gib: int
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    name: str
+    mode: str
+    bridge: str | None
+    cidr: IPv4Network
+    gateway: IPv4Address
+    prefix_length: int
+    mtu: int
+    dns_servers: tuple[IPv4Address, ...]
+    domain: str
+    api_ip: IPv4Address  # api and api-int resolve here (the load balancer)
+    ingress_ip: IPv4Address  # *.apps resolves here (the load balancer)
+
+
+@dataclass(frozen=True)
+class ClusterPlan:
+    stack: str
+    cluster_name: str
+    domain: str
+    role: str
+    hosts: tuple[HostPlan, ...]
+    network: NetworkPlan
+    nodes: tuple[PlannedNode, ...]
+
+    def by_role(self, *roles: Role) -> tuple[PlannedNode, ...]:
+        return tuple(n for n in self.nodes if n.role in roles)
+
+    def on_host(self, host: str) -> tuple[PlannedNode, ...]:
+        return tuple(n for n in self.nodes if n.host == host)
+
+    def node(self, name: str) -> PlannedNode:
+        for candidate in self.nodes:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(f"no node named {name!r} in stack {self.stack}")
+
+    def placement_table(self) -> str:
+        """The plan as a fixed-width table, for the preview output and the `placement` export."""
+        header = ("node", "role", "host", "ip", "mac", "vcpu", "mem MiB", "disk GiB", "gpus")
+        rows = [
+            (n.name, n.role.value, n.host, str(n.ip), n.mac, str(n.vcpu), str(n.memory_mib), str(n.disk_gib),
+             ",".join(g.address for g in n.gpus) or "-")
+            for n in self.nodes
+        ]
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *rows]]
+        return "\n".join(lines)

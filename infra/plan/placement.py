@@ -1,0 +1,172 @@
+"""Place VMs on hypervisor hosts: capacity, controller anti-affinity, GPUs. Deterministic for a given spec."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from infra.spec.errors import Problem
+from infra.spec.hosts import Host
+
+
+@dataclass(frozen=True)
+class Demand:
+    """What one VM needs from a host, and what the spec pinned for it."""
+
+    node: str
+    group_path: str  # config path of its group, for messages, e.g. "eaf:nodes.workers"
+    role: str
+    vcpu: int
+    memory_gib: float
+    disk_gib: int
+    gpus_wanted: int = 0
+    pinned_host: str | None = None
+    pinned_gpus: tuple[str, ...] | None = None
+    gpu_model: str | None = None  # for GPU workers with a MIG layout: the model the layout is for
+
+
+@dataclass
+class _Free:
+    cpus: int
+    memory_gib: float
+    disk_gib: int
+    gpus: list[tuple[str, str]] = field(default_factory=list)  # (address, model), in host order
+    counts: dict[str, int] = field(default_factory=dict)  # role -> VMs of that role placed here
+
+
+@dataclass(frozen=True)
+class Placement:
+    host_of: dict[str, str]
+    gpus_of: dict[str, tuple[tuple[str, str], ...]]  # node -> ((address, model), ...)
+
+
+def _fits(free: _Free, demand: Demand) -> bool:
+    return free.cpus >= demand.vcpu and free.memory_gib >= demand.memory_gib and free.disk_gib >= demand.disk_gib
+
+
+def _take(free: _Free, demand: Demand) -> None:
+    free.cpus -= demand.vcpu
+    free.memory_gib -= demand.memory_gib
+    free.disk_gib -= demand.disk_gib
+    free.counts[demand.role] = free.counts.get(demand.role, 0) + 1
+
+
+def _describe(hosts: tuple[Host, ...], free: dict[str, _Free]) -> str:
+    return "; ".join(
+        f"{h.name}: {free[h.name].cpus} vCPU, {free[h.name].memory_gib:g} GiB RAM, "
+        f"{free[h.name].disk_gib} GiB disk, {len(free[h.name].gpus)} free GPU(s)"
+        for h in hosts
+    )
+
+
+def place(hosts: tuple[Host, ...], demands: list[Demand], spread_controllers: bool) -> tuple[Placement, list[Problem]]:
+    """Assign every demand a host (and GPUs). Pinned nodes first, then GPU workers, controllers, the rest."""
+    problems: list[Problem] = []
+    free = {
+        h.name: _Free(h.cpus, float(h.memory_gib), h.pool.capacity_gib, [(g.address, g.model.value) for g in h.gpus])
+        for h in hosts
+    }
+    order = {h.name: i for i, h in enumerate(hosts)}
+    host_of: dict[str, str] = {}
+    gpus_of: dict[str, tuple[tuple[str, str], ...]] = {}
+    gpu_owner: dict[tuple[str, str], str] = {}
+
+    def claim_gpus(demand: Demand, host: str, addresses: tuple[str, ...]) -> None:
+        available = dict(free[host].gpus)
+        taken = []
+        for address in addresses:
+            key = (host, address)
+            if key in gpu_owner:
+                problems.append(Problem(
+                    f"{demand.group_path}.nodes.{demand.node}.gpus", address,
+                    f"GPU {address} on host {host} is already given to {gpu_owner[key]}; "
+                    "a PCI device can be passed through to one VM only",
+                    "give each GPU to exactly one node",
+                ))
+                continue
+            if address not in available:
+                known = ", ".join(a for a, _ in [*free[host].gpus]) or "none free"
+                problems.append(Problem(
+                    f"{demand.group_path}.nodes.{demand.node}.gpus", address,
+                    f"host {host} has no GPU at PCI address {address}",
+                    f"use one of the GPUs listed under eaf:hosts for {host} ({known}), or pin the node to the "
+                    "host that has this device",
+                ))
+                continue
+            gpu_owner[key] = demand.node
+            taken.append((address, available[address]))
+        free[host].gpus = [g for g in free[host].gpus if g[0] not in {a for a, _ in taken}]
+        gpus_of[demand.node] = tuple(taken)
+
+    def settle(demand: Demand, host: str) -> None:
+        if not _fits(free[host], demand):
+            problems.append(Problem(
+                f"{demand.group_path}", demand.node,
+                f"{demand.node} ({demand.vcpu} vCPU, {demand.memory_gib:g} GiB RAM, {demand.disk_gib} GiB disk) "
+                f"does not fit on host {host}: free {_describe(tuple(h for h in hosts if h.name == host), free)}",
+                "lower the group's vcpu/memoryGiB/diskGiB or count, or pin the node to a host with room",
+            ))
+        _take(free[host], demand)
+        host_of[demand.node] = host
+
+    # 1. Pinned nodes keep their host.
+    for demand in demands:
+        if demand.pinned_host is None:
+            continue
+        if demand.pinned_host not in free:
+            problems.append(Problem(
+                f"{demand.group_path}.nodes.{demand.node}.host", demand.pinned_host,
+                "no such host in eaf:hosts", f"use one of: {', '.join(h.name for h in hosts)}",
+            ))
+            continue
+        settle(demand, demand.pinned_host)
+        if demand.pinned_gpus:
+            claim_gpus(demand, demand.pinned_host, demand.pinned_gpus)
+    for demand in demands:
+        if demand.pinned_gpus and demand.pinned_host is None:
+            problems.append(Problem(
+                f"{demand.group_path}.nodes.{demand.node}.gpus", list(demand.pinned_gpus),
+                "GPUs are pinned but the node's host is not; PCI addresses only mean something on one host",
+                f"also set {demand.group_path}.nodes.{demand.node}.host",
+            ))
+
+    # 2. The rest, most constrained first. Sort keys end in the host's position in eaf:hosts, so ties are stable.
+    rank = {"gpu-worker": 0, "controller": 1, "worker": 2, "load-balancer": 3, "bootstrap": 4}
+    pending = sorted(
+        (d for d in demands if d.pinned_host is None and d.node not in host_of),
+        key=lambda d: (rank.get(d.role, 9), d.node),
+    )
+    for demand in pending:
+        candidates = [h for h in hosts if _fits(free[h.name], demand)]
+        if demand.gpus_wanted:
+            candidates = [
+                h for h in candidates
+                if len([g for g in free[h.name].gpus if demand.gpu_model in (None, g[1])]) >= demand.gpus_wanted
+            ]
+        else:
+            # Keep GPU hosts for GPU workers when a plain host can take the VM.
+            plain = [h for h in candidates if not h.gpus]
+            candidates = plain or candidates
+        if demand.role == "controller" and spread_controllers:
+            candidates = [h for h in candidates if free[h.name].counts.get("controller", 0) == 0]
+        if not candidates:
+            what = f"{demand.gpus_wanted} free GPU(s) " if demand.gpus_wanted else ""
+            spread = (
+                " and no controller already (controllers go on different hosts when there are 3 or more)"
+                if demand.role == "controller" and spread_controllers else ""
+            )
+            problems.append(Problem(
+                demand.group_path, demand.node,
+                f"{demand.node} ({demand.vcpu} vCPU, {demand.memory_gib:g} GiB RAM, {demand.disk_gib} GiB disk) "
+                f"needs a host with room for it, {what}{spread}, and none has: free {_describe(hosts, free)}",
+                "lower the group's count, vcpu, memoryGiB or diskGiB, or add a host to eaf:hosts",
+            ))
+            continue
+        best = min(
+            candidates,
+            key=lambda h: (free[h.name].counts.get(demand.role, 0), -free[h.name].memory_gib, order[h.name]),
+        )
+        settle(demand, best.name)
+        if demand.gpus_wanted:
+            matching = [a for a, model in free[best.name].gpus if demand.gpu_model in (None, model)]
+            claim_gpus(demand, best.name, tuple(matching[: demand.gpus_wanted]))
+    return Placement(host_of, gpus_of), problems

@@ -1,0 +1,40 @@
+"""Compose the stages of one stack: spec -> OKD assets -> Ignition -> machines -> OKD bring-up -> apps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+
+from infra.catalog import versions
+from infra.secrets import read_secrets
+from infra.spec import load_spec
+from infra.stack_config import engine_config
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    stack = pulumi.get_stack()
+    # Validation first: a bad config raises here, before a single resource is registered.
+    loaded = load_spec(stack, engine_config(), PROJECT_DIR)
+    secrets = read_secrets()
+
+    # Each stage imports its own libraries only when it runs (pulumi_kubernetes, libvirt, ...): fast evaluation.
+    from ignition import node_configs
+    from infra.apps import deploy_apps
+    from infra.libvirt import create_machines
+    from infra.okd import bring_up, prepare_install
+
+    assets = prepare_install(loaded, secrets)
+    ignition_configs = node_configs(loaded, secrets, assets)
+    machines = create_machines(loaded, ignition_configs)
+    access = bring_up(loaded, secrets, assets, machines)
+    deploy_apps(loaded, secrets, access)
+
+    pulumi.export("pins", versions())
+    pulumi.export("okdRelease", loaded.okd_release)
+    pulumi.export("osImage", loaded.os_image["name"])
+    pulumi.export("placement", loaded.plan.placement_table())
+    pulumi.log.info(f"stack {stack}: {len(loaded.plan.nodes)} VMs on {len(loaded.plan.hosts)} host(s)\n"
+                    + loaded.plan.placement_table())

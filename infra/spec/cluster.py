@@ -1,0 +1,51 @@
+"""The whole cluster spec: what one stack describes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from infra.spec.apps import Apps
+from infra.spec.base import DnsLabel, DnsName, Strict
+from infra.spec.hosts import Host
+from infra.spec.libvirt import Libvirt
+from infra.spec.network import Network
+from infra.spec.nodes import Nodes
+from infra.spec.okd import Okd
+from infra.spec.os_image import OsImage
+
+Role = Literal["dev", "active", "spare", "local"]
+
+
+class Cluster(Strict):
+    name: DnsLabel
+    base_domain: DnsName
+    role: Role = Field(description="active/spare: the two prod clusters; dev; local: this machine's libvirtd")
+
+    @property
+    def domain(self) -> str:
+        return f"{self.name}.{self.base_domain}"
+
+    @property
+    def is_prod(self) -> bool:
+        return self.role in ("active", "spare")
+
+
+class ClusterSpec(Strict):
+    """One stack's cluster, after layering the baseline and the stack file."""
+
+    cluster: Cluster
+    libvirt: Libvirt = Libvirt()
+    hosts: tuple[Host, ...] = Field(min_length=1)
+    network: Network
+    os_image: OsImage | None = Field(None, description="default: the image paired with the OKD release")
+    nodes: Nodes
+    okd: Okd = Okd()
+    apps: Apps = Apps()
+
+
+# Top-level config keys (`eaf:<key>`) the program reads, besides the secrets.
+SPEC_KEYS = ("cluster", "libvirt", "hosts", "network", "osImage", "nodes", "okd", "apps")
+LAYERING_KEYS = ("baseline",)
+SECRET_KEYS = ("pullSecret", "sshPublicKeys")

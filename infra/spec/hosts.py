@@ -1,0 +1,53 @@
+"""Hypervisor hosts: where the VMs run."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import Field, field_validator
+
+from infra.spec.base import DnsLabel, PciAddress, Strict
+
+LIBVIRT_URI_SCHEMES = ("qemu:///system", "qemu+ssh://", "qemu+tls://", "test:///")
+
+
+class GpuModel(str, Enum):
+    A100_40GB = "A100-40GB"
+    A100_80GB = "A100-80GB"
+
+
+class HostGpu(Strict):
+    address: PciAddress
+    model: GpuModel
+
+
+class StoragePool(Strict):
+    name: DnsLabel
+    path: str
+    capacity_gib: int = Field(alias="capacityGiB", gt=0)
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must be an absolute path on the hypervisor, e.g. /var/lib/libvirt/eaf")
+        return value
+
+
+class Host(Strict):
+    name: DnsLabel
+    uri: str
+    cpus: int = Field(gt=0, description="vCPUs the cluster may use on this host")
+    memory_gib: int = Field(alias="memoryGiB", gt=0)
+    pool: StoragePool
+    gpus: tuple[HostGpu, ...] = ()
+
+    @field_validator("uri")
+    @classmethod
+    def _libvirt_uri(cls, value: str) -> str:
+        if not value.startswith(LIBVIRT_URI_SCHEMES):
+            raise ValueError(
+                "not a libvirt URI this project drives; use qemu:///system (local) or "
+                "qemu+ssh://user@host/system (remote)"
+            )
+        return value

@@ -1,0 +1,31 @@
+"""The cluster network: one L2 segment the nodes share, with addresses planned from offsets."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+from typing import Literal
+
+from pydantic import Field
+
+from infra.spec.base import Strict
+
+
+class AddressOffsets(Strict):
+    """Host numbers inside the CIDR where each role's addresses start (node i gets offset + i)."""
+
+    load_balancer: int = Field(5, ge=2)
+    bootstrap: int = Field(9, ge=2)
+    controllers: int = Field(10, ge=2)
+    workers: int = Field(20, ge=2)
+    gpu_workers: int = Field(50, ge=2)
+
+
+class Network(Strict):
+    mode: Literal["nat", "route", "bridge"]
+    name: str | None = Field(None, description="libvirt network name; defaults to the cluster name")
+    bridge: str | None = Field(None, description="bridge mode: the host bridge to attach to (must exist)")
+    cidr: IPv4Network
+    gateway: IPv4Address | None = None
+    dns_servers: tuple[IPv4Address, ...] = ()
+    mtu: int = Field(1500, ge=1280, le=9000)
+    offsets: AddressOffsets = AddressOffsets()

@@ -1,0 +1,59 @@
+"""Node groups: controllers, workers, GPU workers, and the single bootstrap and load-balancer VMs."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+from typing import Literal
+
+from pydantic import Field
+
+from infra.spec.base import DnsLabel, MacAddress, PciAddress, Strict
+
+Firmware = Literal["bios", "uefi"]
+
+
+class DataDisk(Strict):
+    name: DnsLabel
+    size_gib: int = Field(alias="sizeGiB", gt=0)
+
+
+class NodePin(Strict):
+    """Per-node settings that override what the planner would choose (keyed by node name, e.g. `worker-1`)."""
+
+    host: DnsLabel | None = None
+    ip: IPv4Address | None = None
+    mac: MacAddress | None = None
+    hostname: DnsLabel | None = None
+    gpus: tuple[PciAddress, ...] | None = None
+
+
+class Shape(Strict):
+    vcpu: int = Field(gt=0)
+    memory_gib: float = Field(alias="memoryGiB", gt=0, description="may be fractional: 0.5 = 512 MiB")
+    disk_gib: int = Field(alias="diskGiB", gt=0)
+    firmware: Firmware = "bios"
+
+
+class NodeGroup(Shape):
+    count: int = Field(ge=0)
+    data_disks: tuple[DataDisk, ...] = ()
+    nodes: dict[str, NodePin] = {}
+
+
+class GpuNodeGroup(NodeGroup):
+    gpus_per_node: int = Field(1, ge=1)
+    mig_layout: str | None = Field(None, description="a layout name from infra/data/mig-layouts.yaml")
+    firmware: Firmware = "uefi"  # A100 BARs are too large to map under SeaBIOS
+
+
+class SingleNode(Shape):
+    enabled: bool = True
+    pin: NodePin = NodePin()
+
+
+class Nodes(Strict):
+    controllers: NodeGroup
+    workers: NodeGroup
+    gpu_workers: GpuNodeGroup
+    bootstrap: SingleNode
+    load_balancer: SingleNode

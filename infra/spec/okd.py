@@ -1,0 +1,44 @@
+"""The OKD release and how it is installed (UPI, platform none)."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network
+
+from pydantic import Field
+
+from infra.spec.base import Strict
+
+
+class OkdNetworking(Strict):
+    cluster_network: IPv4Network = IPv4Network("10.128.0.0/14")
+    host_prefix: int = Field(23, ge=16, le=28)
+    service_network: IPv4Network = IPv4Network("172.30.0.0/16")
+    network_type: str = "OVNKubernetes"
+
+
+class Proxy(Strict):
+    http_proxy: str | None = None
+    https_proxy: str | None = None
+    no_proxy: str | None = None
+
+
+class ImageMirror(Strict):
+    source: str
+    mirrors: tuple[str, ...]
+
+
+class OkdInstall(Strict):
+    enabled: bool = True
+    installer_cache: str = Field("~/.cache/eaf/openshift-install", description="where the installer is fetched to")
+    installer_path: str | None = Field(None, description="a pre-staged openshift-install binary (air-gapped sites)")
+    work_dir: str = Field(".work/{stack}/okd", description="per-stack asset dir; {stack} is replaced")
+    extra_manifests: str | None = Field(None, description="a repo dir of manifests added after `create manifests`")
+
+
+class Okd(Strict):
+    release: str | None = Field(None, description="a release of versions.yaml's okd catalogue; default: its default")
+    install: OkdInstall = OkdInstall()
+    networking: OkdNetworking = OkdNetworking()
+    proxy: Proxy | None = None
+    image_mirrors: tuple[ImageMirror, ...] = ()
+    masters_schedulable: bool | None = Field(None, description="default: schedulable only when there are no workers")

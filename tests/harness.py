@@ -1,0 +1,182 @@
+"""Run the whole program for a stack under Pulumi mocks and hand tests what it registered.
+
+Every layer is tested the same way: `run_stack("dev")` returns a `StackRun` with each registered resource's type,
+name, inputs, parent, dependencies and options, plus the stack outputs, all resolved.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.sync_await import _sync_await
+
+from infra.spec.layering import deep_merge, read_stack_file
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+STACKS = ("dev", "prod-a", "prod-b", "local")
+DEPLOYED_STACKS = ("dev", "prod-a", "prod-b")
+
+# Test-only secret values: never real credentials. The pull secret is the fake one OKD's docs give.
+TEST_SECRETS = {
+    "pullSecret": '{"auths":{"fake":{"auth":"aWQ6cGFzcwo="}}}',
+    "sshPublicKeys": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEAFtestkeyforunitteststhatisnotreal0000 eaf-test\n",
+}
+
+# Per resource type: a function from inputs to the extra state a real provider would report (outputs).
+StateHook = Callable[[str, dict[str, Any]], dict[str, Any]]
+STATE_HOOKS: dict[str, StateHook] = {}
+
+
+def state_hook(resource_type: str) -> Callable[[StateHook], StateHook]:
+    """Register what the mocks answer for a resource type (e.g. a command's stdout)."""
+
+    def register(hook: StateHook) -> StateHook:
+        STATE_HOOKS[resource_type] = hook
+        return hook
+
+    return register
+
+
+@dataclass(frozen=True)
+class Registered:
+    type: str
+    name: str
+    urn: str
+    custom: bool
+    inputs: dict[str, Any]
+    parent: str
+    dependencies: tuple[str, ...]
+    provider: str
+    protect: bool
+    ignore_changes: tuple[str, ...]
+    delete_before_replace: bool
+    replace_on_changes: tuple[str, ...]
+
+
+@dataclass
+class StackRun:
+    stack: str
+    resources: list[Registered] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
+    logs: list[str] = field(default_factory=list)
+
+    def of_type(self, resource_type: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == resource_type]
+
+    def named(self, name: str) -> Registered:
+        found = [r for r in self.resources if r.name == name]
+        assert len(found) == 1, f"{self.stack}: expected one resource named {name!r}, found {[r.urn for r in found]}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registered:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def children_of(self, urn: str) -> list[Registered]:
+        return [r for r in self.resources if r.parent == urn]
+
+    def types(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in self.resources:
+            counts[r.type] = counts.get(r.type, 0) + 1
+        return dict(sorted(counts.items()))
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        hook = STATE_HOOKS.get(args.typ)
+        state = dict(args.inputs)
+        if hook is not None:
+            state.update(hook(args.name, dict(args.inputs)))
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The stock mock monitor, also keeping what tests need about every registration."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, run: StackRun):
+        super().__init__(mocks)
+        self.run = run
+
+    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+            self.run.resources.append(Registered(
+                type=request.type, name=request.name, urn=response.urn, custom=bool(request.custom),
+                inputs=_plain(inputs), parent=request.parent, dependencies=tuple(request.dependencies),
+                provider=request.provider, protect=bool(request.protect),
+                ignore_changes=tuple(request.ignoreChanges), delete_before_replace=bool(request.deleteBeforeReplace),
+                replace_on_changes=tuple(request.replaceOnChanges),
+            ))
+        return response
+
+
+def _plain(value: Any) -> Any:
+    """Strip Pulumi's secret wrappers so tests compare plain values."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return _plain(value["value"])
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def stack_config(stack: str, overrides: Mapping[str, Any] | None = None,
+                 secrets: Mapping[str, str | None] | None = None) -> tuple[dict[str, str], list[str]]:
+    """The config the engine would hand the program for `stack`: the stack file, overrides, test secrets."""
+    own: dict[str, Any] = read_stack_file(PROJECT_DIR, stack)
+    if overrides:
+        own = deep_merge(own, copy.deepcopy(dict(overrides)))
+    chosen = {**TEST_SECRETS, **(secrets or {})}
+    config = {f"eaf:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in own.items()}
+    secret_keys = []
+    for key, value in chosen.items():
+        if value is not None:
+            config[f"eaf:{key}"] = value
+            secret_keys.append(f"eaf:{key}")
+    return config, secret_keys
+
+
+def run_stack(stack: str, overrides: Mapping[str, Any] | None = None,
+              secrets: Mapping[str, str | None] | None = None, preview: bool = False) -> StackRun:
+    """Run `infra.program.main` for `stack` under mocks. Exceptions of the program (e.g. ConfigError) propagate."""
+    from infra import program
+
+    run = StackRun(stack)
+    mocks = _Mocks()
+    pulumi.runtime.set_mocks(mocks, project="eaf", stack=stack, preview=preview,
+                             monitor=_RecordingMonitor(mocks, run))
+    config, secret_keys = stack_config(stack, overrides, secrets)
+    pulumi.runtime.set_all_config(config, secret_keys)
+
+    failure: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            program.main()
+        except BaseException as error:  # noqa: BLE001 - handed back to the caller below
+            failure.append(error)
+
+    pulumi.runtime.test(body)()
+    if failure:
+        raise failure[0]
+    root = settings.get_root_resource()
+    for key, value in sorted(root.outputs.items()) if root is not None else ():
+        output = pulumi.Output.from_input(value)
+        run.outputs[key] = _sync_await(output.future())
+        if _sync_await(output.is_secret()):
+            run.secret_outputs.add(key)
+    return run
