@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pulumi
 
 from infra.catalog import versions
+from infra.paths import PROJECT_DIR
 from infra.secrets import read_secrets
 from infra.spec import load_spec
 from infra.stack_config import engine_config
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:

@@ -18,9 +18,10 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.sync_await import _sync_await
 
+from infra.paths import PROJECT_DIR
 from infra.spec.layering import deep_merge, read_stack_file
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+
 STACKS = ("dev", "prod-a", "prod-b", "local")
 DEPLOYED_STACKS = ("dev", "prod-a", "prod-b")
 

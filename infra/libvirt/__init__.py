@@ -1,4 +1,5 @@
-"""The libvirt layer. PLACEHOLDER until the libvirt work lands."""
+"""The libvirt layer. PLACEHOLDER until the native backend lands: then this re-exports
+`infra.libvirt.layer.create_machines`."""
 
 from __future__ import annotations
 

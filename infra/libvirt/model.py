@@ -1,0 +1,207 @@
+"""The libvirt objects a cluster needs, per hypervisor host, derived from the plan. Backend-neutral.
+
+Both backends (native: libvirt-python dynamic providers; provider: pulumi-libvirt) create exactly these objects,
+so a test can prove they describe the same machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from pathlib import Path
+
+from infra.plan.model import ClusterPlan, PlannedNode, Role
+
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class PoolDef:
+    host: str
+    uri: str
+    name: str
+    path: str
+
+
+@dataclass(frozen=True)
+class BaseImageDef:
+    """The OS image imported once per host; root volumes are copy-on-write overlays on it."""
+
+    host: str
+    pool: str
+    name: str  # volume name in the pool
+    source: str  # URL, or an absolute local path (pre-staged / built here)
+    sha256: str | None
+    format: str
+
+
+@dataclass(frozen=True)
+class VolumeDef:
+    host: str
+    pool: str
+    name: str
+    node: str
+    kind: str  # "root" or "data"
+    size_bytes: int
+    format: str  # qcow2
+    backing: str | None  # base image volume name (root volumes)
+    protect: bool  # prod: never deleted or replaced by the program
+
+
+@dataclass(frozen=True)
+class DhcpHost:
+    mac: str
+    ip: IPv4Address
+    name: str
+
+
+@dataclass(frozen=True)
+class DnsHost:
+    ip: IPv4Address
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NetworkDef:
+    host: str
+    uri: str
+    name: str
+    mode: str  # nat | route | bridge
+    bridge: str  # nat/route: the bridge libvirt creates; bridge: the existing host bridge
+    domain: str  # cluster domain (DNS + DHCP domain option)
+    gateway: IPv4Address
+    prefix_length: int
+    mtu: int
+    dhcp_hosts: tuple[DhcpHost, ...]  # reservations by MAC (nat/route)
+    dns_hosts: tuple[DnsHost, ...]  # api, api-int, node names
+    apps_wildcard_ip: IPv4Address  # *.apps.<domain>
+    dns_forwarders: tuple[IPv4Address, ...]
+
+
+@dataclass(frozen=True)
+class IgnitionDef:
+    """Each domain's own Ignition file, stored as a volume in the host's pool (works over qemu+ssh too)."""
+
+    host: str
+    pool: str
+    name: str  # volume name, e.g. eaf-dev-ctrl-0.ign
+    node: str
+
+
+@dataclass(frozen=True)
+class DomainDef:
+    host: str
+    uri: str
+    name: str  # libvirt domain name, unique per hypervisor
+    node: str
+    role: str
+    domain_type: str  # kvm | qemu (TCG)
+    vcpu: int
+    memory_mib: int
+    firmware: str  # bios | uefi
+    cpu_passthrough: bool  # host-passthrough (KVM only; TCG cannot pass the host CPU through)
+    mac: str
+    network: str
+    root_volume: str
+    data_volumes: tuple[str, ...]
+    ignition_volume: str
+    pool: str
+    gpus: tuple[str, ...]  # PCI addresses on this host, passed through with <hostdev>
+    autostart: bool
+    kernel: str | None  # direct kernel boot (probe image)
+    initrd: str | None
+    cmdline: str | None
+
+
+@dataclass(frozen=True)
+class HostLayout:
+    host: str
+    uri: str
+    pool: PoolDef
+    base_image: BaseImageDef
+    network: NetworkDef
+    volumes: tuple[VolumeDef, ...]
+    ignitions: tuple[IgnitionDef, ...]
+    domains: tuple[DomainDef, ...]
+
+
+def bridge_name(cluster: str, host: str) -> str:
+    """Linux bridge names are at most 15 characters; derive a stable short one for nat/route networks."""
+    return "virbr-" + hashlib.sha256(f"{cluster}/{host}".encode()).hexdigest()[:8]
+
+
+def _resolve(path_or_url: str, project_dir: Path) -> str:
+    if "://" in path_or_url or path_or_url.startswith("/"):
+        return path_or_url
+    return str((project_dir / path_or_url).resolve())
+
+
+def _dns_hosts(plan: ClusterPlan) -> tuple[DnsHost, ...]:
+    net = plan.network
+    api = ("api." + plan.domain, "api-int." + plan.domain)
+    by_ip: dict[IPv4Address, list[str]] = {net.api_ip: list(api)}
+    for node in plan.nodes:
+        by_ip.setdefault(node.ip, []).append(node.fqdn)
+    return tuple(DnsHost(ip, tuple(names)) for ip, names in sorted(by_ip.items()))
+
+
+def _root_volume(plan: ClusterPlan, node: PlannedNode) -> str:
+    return f"{node.domain_name}-root.qcow2"
+
+
+def host_layouts(plan: ClusterPlan, os_image: dict, domain_type: str, autostart: bool | None,
+                 project_dir: Path) -> tuple[HostLayout, ...]:
+    """Every libvirt object of the cluster, grouped by the hypervisor it lives on."""
+    net = plan.network
+    prod = plan.role in ("active", "spare")
+    start = prod if autostart is None else autostart
+    image_name = f"{plan.cluster_name}-base-{os_image['name']}"
+    if not image_name.endswith(".qcow2") and os_image.get("format", "qcow2") == "qcow2":
+        image_name += ".qcow2"
+    dhcp = tuple(DhcpHost(n.mac, n.ip, n.hostname) for n in plan.nodes)
+    layouts = []
+    for host in plan.hosts:
+        nodes = plan.on_host(host.name)
+        network = NetworkDef(
+            host=host.name, uri=host.uri, name=net.name, mode=net.mode,
+            bridge=net.bridge if net.mode == "bridge" and net.bridge else bridge_name(plan.cluster_name, host.name),
+            domain=plan.domain, gateway=net.gateway, prefix_length=net.prefix_length, mtu=net.mtu,
+            dhcp_hosts=dhcp if net.mode != "bridge" else (), dns_hosts=_dns_hosts(plan) if net.mode != "bridge" else (),
+            apps_wildcard_ip=net.ingress_ip, dns_forwarders=net.dns_servers,
+        )
+        volumes: list[VolumeDef] = []
+        domains: list[DomainDef] = []
+        ignitions: list[IgnitionDef] = []
+        for node in nodes:
+            root = _root_volume(plan, node)
+            volumes.append(VolumeDef(host.name, host.pool_name, root, node.name, "root", node.disk_gib * GIB,
+                                     "qcow2", image_name, prod))
+            data = []
+            for disk in node.data_disks:
+                name = f"{node.domain_name}-{disk.name}.qcow2"
+                data.append(name)
+                volumes.append(VolumeDef(host.name, host.pool_name, name, node.name, "data", disk.size_gib * GIB,
+                                         "qcow2", None, prod))
+            ignition = IgnitionDef(host.name, host.pool_name, f"{node.domain_name}.ign", node.name)
+            ignitions.append(ignition)
+            domains.append(DomainDef(
+                host=host.name, uri=host.uri, name=node.domain_name, node=node.name, role=node.role.value,
+                domain_type=domain_type, vcpu=node.vcpu, memory_mib=node.memory_mib, firmware=node.firmware,
+                cpu_passthrough=domain_type == "kvm", mac=node.mac, network=net.name, root_volume=root,
+                data_volumes=tuple(data), ignition_volume=ignition.name, pool=host.pool_name,
+                gpus=tuple(g.address for g in node.gpus),
+                autostart=start and node.role is not Role.BOOTSTRAP,
+                kernel=_resolve(os_image["kernel"], project_dir) if os_image.get("kernel") else None,
+                initrd=_resolve(os_image["initrd"], project_dir) if os_image.get("initrd") else None,
+                cmdline=os_image.get("cmdline"),
+            ))
+        source = os_image.get("url") or _resolve(os_image["path"], project_dir)
+        layouts.append(HostLayout(
+            host=host.name, uri=host.uri,
+            pool=PoolDef(host.name, host.uri, host.pool_name, host.pool_path),
+            base_image=BaseImageDef(host.name, host.pool_name, image_name, source, os_image.get("sha256"),
+                                    os_image.get("format", "qcow2")),
+            network=network, volumes=tuple(volumes), ignitions=tuple(ignitions), domains=tuple(domains),
+        ))
+    return tuple(layouts)
