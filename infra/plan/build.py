@@ -70,6 +70,22 @@ def _check_controller_count(spec: ClusterSpec) -> list[Problem]:
     )]
 
 
+def _check_network(spec: ClusterSpec) -> list[Problem]:
+    net = spec.network
+    problems = []
+    if net.mode in ("nat", "route") and len(spec.hosts) > 1:
+        problems.append(Problem(
+            "eaf:network.mode", net.mode,
+            f"a {net.mode} network lives inside one hypervisor, so VMs on the stack's {len(spec.hosts)} hosts could "
+            "not reach each other",
+            "use mode: bridge with `bridge:` naming the host bridge on the cluster VLAN, or keep the stack on one host",
+        ))
+    if net.mode == "bridge" and not net.bridge:
+        problems.append(Problem("eaf:network.bridge", None, "bridge mode needs the name of the host bridge",
+                                "set eaf:network.bridge to the bridge every hypervisor has on the cluster VLAN"))
+    return problems
+
+
 def _check_mig(spec: ClusterSpec) -> list[Problem]:
     layout = spec.nodes.gpu_workers.mig_layout
     if layout is None or spec.nodes.gpu_workers.count == 0:
@@ -103,7 +119,8 @@ def _addresses(spec: ClusterSpec, wanted: list[_Wanted]) -> tuple[dict[str, IPv4
         ip = w.pin.ip if pinned else host_address(net.cidr, w.offset) if w.offset in usable else None
         if ip is None:
             continue
-        where = f"{w.path}.nodes.{w.name}.ip" if w.role not in (Role.LOAD_BALANCER, Role.BOOTSTRAP) else f"{w.path}.pin.ip"
+        single = w.role in (Role.LOAD_BALANCER, Role.BOOTSTRAP)
+        where = f"{w.path}.pin.ip" if single else f"{w.path}.nodes.{w.name}.ip"
         if pinned and (ip not in net.cidr or int(ip) - int(net.cidr.network_address) not in usable):
             problems.append(Problem(where, str(ip), f"not a usable host address of eaf:network.cidr {net.cidr}",
                                     f"pick an address inside {net.cidr} (not its network or broadcast address)"))
@@ -135,7 +152,7 @@ def _unique(values: dict[str, str], what: str, path_of: dict[str, str]) -> list[
 
 
 def build_plan(spec: ClusterSpec, stack: str) -> tuple[ClusterPlan | None, list[Problem]]:
-    problems = _check_controller_count(spec) + _check_mig(spec)
+    problems = _check_controller_count(spec) + _check_network(spec) + _check_mig(spec)
     wanted, more = _wanted_nodes(spec)
     problems += more
     ips, more = _addresses(spec, wanted)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     LOAD_BALANCER = "load-balancer"
     BOOTSTRAP = "bootstrap"
     CONTROLLER = "controller"
@@ -109,5 +109,7 @@ class ClusterPlan:
             for n in self.nodes
         ]
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *rows]]
+        lines = [
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in [header, *rows]
+        ]
         return "\n".join(lines)

@@ -149,15 +149,15 @@ def place(hosts: tuple[Host, ...], demands: list[Demand], spread_controllers: bo
         if demand.role == "controller" and spread_controllers:
             candidates = [h for h in candidates if free[h.name].counts.get("controller", 0) == 0]
         if not candidates:
-            what = f"{demand.gpus_wanted} free GPU(s) " if demand.gpus_wanted else ""
-            spread = (
-                " and no controller already (controllers go on different hosts when there are 3 or more)"
-                if demand.role == "controller" and spread_controllers else ""
-            )
+            needs = ["room for it"]
+            if demand.gpus_wanted:
+                needs.append(f"{demand.gpus_wanted} free GPU(s)")
+            if demand.role == "controller" and spread_controllers:
+                needs.append("no controller yet (controllers go on different hosts when there are 3 or more)")
             problems.append(Problem(
                 demand.group_path, demand.node,
                 f"{demand.node} ({demand.vcpu} vCPU, {demand.memory_gib:g} GiB RAM, {demand.disk_gib} GiB disk) "
-                f"needs a host with room for it, {what}{spread}, and none has: free {_describe(hosts, free)}",
+                f"needs a host with {' and '.join(needs)}, and none has: free {_describe(hosts, free)}",
                 "lower the group's count, vcpu, memoryGiB or diskGiB, or add a host to eaf:hosts",
             ))
             continue
