@@ -6,7 +6,7 @@ from typing import Protocol
 
 import pulumi
 
-from infra.libvirt.model import BaseImageDef, DomainDef, IgnitionDef, NetworkDef, PoolDef, VolumeDef
+from infra.libvirt.model import BaseImageDef, DomainDef, IgnitionDef, NetworkDef, PoolDef, ReservationDef, VolumeDef
 
 
 class LibvirtBackend(Protocol):
@@ -25,6 +25,12 @@ class LibvirtBackend(Protocol):
 
     def ignition(self, ignition: IgnitionDef, content: pulumi.Input[str], pool: pulumi.Resource,
                  parent: pulumi.Resource) -> pulumi.Resource: ...
+
+    def reservation(self, reservation: ReservationDef, network: pulumi.Resource,
+                    parent: pulumi.Resource) -> pulumi.Resource | None:
+        """A node's DHCP reservation + DNS record on a nat/route network; None where the backend makes it part of
+        the domain (pulumi-libvirt does, from the domain's network interface)."""
+        ...
 
     def domain(self, domain: DomainDef, depends_on: list[pulumi.Resource],
                parent: pulumi.Resource) -> pulumi.Resource: ...

@@ -34,9 +34,14 @@ class ClusterNode(pulumi.ComponentResource):
         }
         ignition_def = next(i for i in host.layout.ignitions if i.node == domain.node)
         self.ignition = backend.ignition(ignition_def, ignition, pool=host.pool, parent=self)
-        self.domain = backend.domain(
-            domain, depends_on=[*self.volumes.values(), self.ignition, host.network], parent=self
+        reservation_def = next((r for r in host.layout.reservations if r.node == domain.node), None)
+        self.reservation = (
+            backend.reservation(reservation_def, network=host.network, parent=self) if reservation_def else None
         )
+        before = [*self.volumes.values(), self.ignition, host.network]
+        if self.reservation is not None:
+            before.append(self.reservation)  # the lease must be reserved before the VM asks for one
+        self.domain = backend.domain(domain, depends_on=before, parent=self)
         self.register_outputs({"host": domain.host, "mac": domain.mac, "domain": domain.name})
 
 

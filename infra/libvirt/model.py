@@ -34,6 +34,20 @@ class BaseImageDef:
     source: str  # URL, or an absolute local path (pre-staged / built here)
     sha256: str | None
     format: str
+    checksum_file: str | None = None  # SHA256SUMS-style file beside a pre-staged image
+
+    def expected_sha256(self) -> str:
+        """The pinned checksum; read from the checksum file only when the image is imported."""
+        if self.sha256:
+            return self.sha256
+        if not self.checksum_file:
+            raise ValueError(f"base image {self.name} has no pinned checksum")
+        wanted = Path(self.source).name
+        for line in Path(self.checksum_file).read_text().splitlines():
+            digest, _, name = line.strip().partition("  ")
+            if name.lstrip("*") == wanted:
+                return digest
+        raise ValueError(f"{self.checksum_file} lists no checksum for {wanted}")
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,21 @@ class DnsHost:
 
 
 @dataclass(frozen=True)
+class ReservationDef:
+    """One node's DHCP reservation and DNS record on a nat/route network. Its own object (libvirt applies it live
+    with virNetworkUpdate), so adding or removing a node never redefines the network itself."""
+
+    host: str
+    uri: str
+    network: str
+    node: str
+    mac: str
+    ip: IPv4Address
+    hostname: str
+    fqdn: str
+
+
+@dataclass(frozen=True)
 class NetworkDef:
     host: str
     uri: str
@@ -73,8 +102,10 @@ class NetworkDef:
     gateway: IPv4Address
     prefix_length: int
     mtu: int
-    dhcp_hosts: tuple[DhcpHost, ...]  # reservations by MAC (nat/route)
-    dns_hosts: tuple[DnsHost, ...]  # api, api-int, node names
+    dhcp_first: IPv4Address  # nat/route: the DHCP range; nodes get reservations (ReservationDef) inside it
+    dhcp_last: IPv4Address
+    dhcp_hosts: tuple[DhcpHost, ...]  # static reservations in the network definition itself (none by default)
+    dns_hosts: tuple[DnsHost, ...]  # api and api-int (node names come with each node's ReservationDef)
     apps_wildcard_ip: IPv4Address  # *.apps.<domain>
     dns_forwarders: tuple[IPv4Address, ...]
 
@@ -124,6 +155,7 @@ class HostLayout:
     volumes: tuple[VolumeDef, ...]
     ignitions: tuple[IgnitionDef, ...]
     domains: tuple[DomainDef, ...]
+    reservations: tuple[ReservationDef, ...]  # nat/route networks only
 
 
 def bridge_name(cluster: str, host: str) -> str:
@@ -137,13 +169,8 @@ def _resolve(path_or_url: str, project_dir: Path) -> str:
     return str((project_dir / path_or_url).resolve())
 
 
-def _dns_hosts(plan: ClusterPlan) -> tuple[DnsHost, ...]:
-    net = plan.network
-    api = ("api." + plan.domain, "api-int." + plan.domain)
-    by_ip: dict[IPv4Address, list[str]] = {net.api_ip: list(api)}
-    for node in plan.nodes:
-        by_ip.setdefault(node.ip, []).append(node.fqdn)
-    return tuple(DnsHost(ip, tuple(names)) for ip, names in sorted(by_ip.items()))
+def _api_dns_hosts(plan: ClusterPlan) -> tuple[DnsHost, ...]:
+    return (DnsHost(plan.network.api_ip, ("api." + plan.domain, "api-int." + plan.domain)),)
 
 
 def _root_volume(plan: ClusterPlan, node: PlannedNode) -> str:
@@ -159,7 +186,9 @@ def host_layouts(plan: ClusterPlan, os_image: dict, domain_type: str, autostart:
     image_name = f"{plan.cluster_name}-base-{os_image['name']}"
     if not image_name.endswith(".qcow2") and os_image.get("format", "qcow2") == "qcow2":
         image_name += ".qcow2"
-    dhcp = tuple(DhcpHost(n.mac, n.ip, n.hostname) for n in plan.nodes)
+    routed = net.mode != "bridge"
+    # DHCP hands out only reserved addresses in practice; the range spans the CIDR after the gateway.
+    dhcp_first, dhcp_last = net.gateway + 1, net.cidr.broadcast_address - 1
     layouts = []
     for host in plan.hosts:
         nodes = plan.on_host(host.name)
@@ -167,7 +196,8 @@ def host_layouts(plan: ClusterPlan, os_image: dict, domain_type: str, autostart:
             host=host.name, uri=host.uri, name=net.name, mode=net.mode,
             bridge=net.bridge if net.mode == "bridge" and net.bridge else bridge_name(plan.cluster_name, host.name),
             domain=plan.domain, gateway=net.gateway, prefix_length=net.prefix_length, mtu=net.mtu,
-            dhcp_hosts=dhcp if net.mode != "bridge" else (), dns_hosts=_dns_hosts(plan) if net.mode != "bridge" else (),
+            dhcp_first=dhcp_first, dhcp_last=dhcp_last, dhcp_hosts=(),
+            dns_hosts=_api_dns_hosts(plan) if routed else (),
             apps_wildcard_ip=net.ingress_ip, dns_forwarders=net.dns_servers,
         )
         volumes: list[VolumeDef] = []
@@ -200,8 +230,14 @@ def host_layouts(plan: ClusterPlan, os_image: dict, domain_type: str, autostart:
         layouts.append(HostLayout(
             host=host.name, uri=host.uri,
             pool=PoolDef(host.name, host.uri, host.pool_name, host.pool_path),
-            base_image=BaseImageDef(host.name, host.pool_name, image_name, source, os_image.get("sha256"),
-                                    os_image.get("format", "qcow2")),
+            base_image=BaseImageDef(
+                host.name, host.pool_name, image_name, source, os_image.get("sha256"), os_image.get("format", "qcow2"),
+                _resolve(os_image["checksumFile"], project_dir) if os_image.get("checksumFile") else None,
+            ),
             network=network, volumes=tuple(volumes), ignitions=tuple(ignitions), domains=tuple(domains),
+            reservations=tuple(
+                ReservationDef(host.name, host.uri, net.name, n.name, n.mac, n.ip, n.hostname, n.fqdn)
+                for n in nodes
+            ) if routed else (),
         ))
     return tuple(layouts)

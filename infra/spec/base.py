@@ -31,7 +31,9 @@ def _matching(pattern: re.Pattern[str], what: str, example: str):
     return check
 
 
-DnsLabel = Annotated[str, AfterValidator(_matching(_DNS_LABEL, "RFC 1123 DNS label: lower case, digits, '-'", "eaf-dev"))]
+DnsLabel = Annotated[
+    str, AfterValidator(_matching(_DNS_LABEL, "RFC 1123 DNS label: lower case, digits, '-'", "eaf-dev"))
+]
 DnsName = Annotated[str, AfterValidator(_matching(_DNS_NAME, "DNS name", "fnal.gov"))]
 MacAddress = Annotated[str, AfterValidator(_matching(_MAC, "MAC address in lower case", "52:54:00:12:34:56"))]
 PciAddress = Annotated[

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import Field, field_validator
 
@@ -11,7 +11,7 @@ from infra.spec.base import DnsLabel, PciAddress, Strict
 LIBVIRT_URI_SCHEMES = ("qemu:///system", "qemu+ssh://", "qemu+tls://", "test:///")
 
 
-class GpuModel(str, Enum):
+class GpuModel(StrEnum):
     A100_40GB = "A100-40GB"
     A100_80GB = "A100-80GB"
 

@@ -70,10 +70,13 @@ def _path(loc: tuple[Any, ...]) -> str:
     return text
 
 
+_VALIDATOR_STEP = re.compile(r"^(function-|union\[|literal\[)")
+
+
 def _pydantic_problems(error: ValidationError) -> list[Problem]:
     problems = []
     for item in error.errors():
-        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and re.match(r"^(function-|union\[|literal\[)", p)))
+        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and _VALIDATOR_STEP.match(p)))
         path, value, kind = _path(loc), item.get("input"), item["type"]
         if kind == "extra_forbidden":
             parent = _model_at(ClusterSpec, loc[:-1])
@@ -117,8 +120,10 @@ def _top_level_problems(config: Mapping[str, Any]) -> list[Problem]:
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"did you mean 'eaf:{close[0]}'? " if close else ""
-            problems.append(Problem(f"eaf:{key}", config[key], "unknown key (a typo, or a setting this project does not have)",
-                                    f"{hint}remove it, or use one of: {', '.join('eaf:' + k for k in known)}"))
+            problems.append(Problem(
+                f"eaf:{key}", config[key], "unknown key (a typo, or a setting this project does not have)",
+                f"{hint}remove it, or use one of: {', '.join('eaf:' + k for k in known)}",
+            ))
     return problems
 
 
@@ -153,10 +158,11 @@ def _pins(spec: ClusterSpec) -> tuple[str | None, dict[str, Any] | None, list[Pr
             return release, None, problems
         resolved = {"name": name, **resolved}
     else:
-        if image.sha256 is None:
+        if image.sha256 is None and image.checksum_file is None:
             problems.append(Problem("eaf:osImage.sha256", None, "unpinned: the OS image has no checksum",
-                                    "add its sha256 (sha256sum FILE) so every host boots exactly the same image"))
-        resolved = image.model_dump(mode="json", exclude_none=True)
+                                    "add its sha256 (sha256sum FILE), or `checksumFile:` naming the SHA256SUMS file "
+                                    "published beside a pre-staged image, so every host boots exactly the same image"))
+        resolved = image.model_dump(mode="json", exclude_none=True, by_alias=True)
         resolved.setdefault("name", Path(image.path or image.url or "image").name)
     if resolved.get("os") not in ("probe", None) and resolved.get("os") != entry["os"]:
         problems.append(Problem("eaf:osImage", resolved.get("name"),

@@ -33,6 +33,11 @@ class OkdInstall(Strict):
     installer_path: str | None = Field(None, description="a pre-staged openshift-install binary (air-gapped sites)")
     work_dir: str = Field(".work/{stack}/okd", description="per-stack asset dir; {stack} is replaced")
     extra_manifests: str | None = Field(None, description="a repo dir of manifests added after `create manifests`")
+    csr_approval_minutes: int = Field(60, ge=1, le=600, description="how long bring-up approves CSRs for nodes "
+                                      "to become Ready before it gives up")
+    lb_runtime_api: str = Field("127.0.0.1:9999", pattern=r"^[0-9.]+:[0-9]{1,5}$",
+                                description="HAProxy's runtime API (stats socket) as seen on the LB host; bring-up "
+                                "disables the bootstrap servers through it")
 
 
 class Okd(Strict):

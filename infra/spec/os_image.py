@@ -17,6 +17,8 @@ class OsImage(Strict):
     url: str | None = None
     path: str | None = None
     sha256: Sha256 | None = None
+    # A SHA256SUMS-style file published beside a pre-staged image (the local probe image's build writes one).
+    checksum_file: str | None = None
     format: Literal["qcow2", "raw"] = "qcow2"
     # Direct kernel boot (the local probe image; also a PXE-style CoreOS live kernel).
     kernel: str | None = None

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Debian packages the project needs on a fresh machine: libvirt/QEMU (TCG is enough), the validators, what
+# libvirt-python compiles against, and what the probe image is built from. Idempotent; quick when all are present.
+set -euo pipefail
+
+PACKAGES=(
+  # libvirt + QEMU, run without systemd by scripts/start-libvirtd.sh
+  libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base ovmf
+  # validators: virt-xml-validate (libvirt-clients + libxml2-utils), ignition-validate
+  libxml2-utils ignition
+  # libvirt-python builds against these; the venv is made from Debian's python3
+  libvirt-dev pkg-config gcc python3-dev python3-venv
+  # the local probe image: Debian's kernel + busybox initramfs + a small ext2 base disk
+  linux-image-amd64 busybox-static cpio gzip e2fsprogs
+  # the engine and Kubernetes tools are built from Go modules
+  golang-go ca-certificates
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+# A Go toolchain already on PATH (e.g. /usr/local/go) is used instead of Debian's older golang-go.
+if command -v go >/dev/null 2>&1; then
+  missing=("${missing[@]/golang-go}")
+fi
+missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "==> system packages: all ${#PACKAGES[@]} present"
+  exit 0
+fi
+echo "==> system packages: installing ${missing[*]}"
+start=$(date +%s)
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "==> system packages: done in $(( $(date +%s) - start )) s"

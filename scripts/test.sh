@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The project's test command (the README's, and what .ci/run calls): set-up, lint, then every test tier,
+# the real ones included (libvirtd + TCG VMs, ignition-validate, virt-xml-validate, the Pulumi engine, a real
+# kube-apiserver). `--unit` runs lint + the fast mock/unit tests only (no set-up beyond the virtualenv).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+if [ "${1:-}" = "--unit" ]; then
+  shift
+  bash scripts/setup-venv.sh
+  .venv/bin/ruff check .
+  exec .venv/bin/python -m pytest -m "not real" -q "$@"
+fi
+
+bash scripts/setup.sh
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+echo; echo "### lint"; ruff check .
+echo; echo "### tests (all tiers)"
+exec python -m pytest -q --durations=15 "$@"
