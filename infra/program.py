@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
+
 import pulumi
 
 from infra.catalog import versions
@@ -9,6 +12,16 @@ from infra.paths import PROJECT_DIR
 from infra.secrets import read_secrets
 from infra.spec import load_spec
 from infra.stack_config import engine_config
+
+
+def _digests(configs: Mapping[str, pulumi.Input[str]]) -> pulumi.Output[dict[str, str]]:
+    """sha256 of every node's Ignition: shows in the preview which nodes' configs change, and lets the local stack's
+    probe prove each VM booted with exactly its own. A digest reveals nothing, so it is exported in the clear."""
+    texts = pulumi.Output.all(**{name: pulumi.Output.from_input(text) for name, text in configs.items()})
+    digests = texts.apply(
+        lambda by_node: {n: hashlib.sha256(t.encode()).hexdigest() for n, t in sorted(by_node.items())}
+    )
+    return pulumi.Output.unsecret(digests)
 
 
 def main() -> None:
@@ -29,6 +42,7 @@ def main() -> None:
     access = bring_up(loaded, secrets, assets, machines)
     deploy_apps(loaded, secrets, access)
 
+    pulumi.export("ignitionSha256", _digests(ignition_configs))
     pulumi.export("pins", versions())
     pulumi.export("okdRelease", loaded.okd_release)
     pulumi.export("osImage", loaded.os_image["name"])

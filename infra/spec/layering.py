@@ -32,17 +32,26 @@ def stack_file(project_dir: Path, stack: str) -> Path:
     return project_dir / f"Pulumi.{stack}.yaml"
 
 
-def read_stack_file(project_dir: Path, stack: str) -> dict[str, Any]:
-    """The `eaf:` keys of a stack file's `config:` block, without the namespace; secure values left out."""
+SECURE_PLACEHOLDER = "<secure value: decrypted by the Pulumi engine only>"
+
+
+def read_stack_file(project_dir: Path, stack: str, keep_secure: bool = False) -> dict[str, Any]:
+    """The `eaf:` keys of a stack file's `config:` block, without the namespace. Secure values are left out, or with
+    `keep_secure` stand as SECURE_PLACEHOLDER (tools outside the engine only need to know they are set)."""
     path = stack_file(project_dir, stack)
     with open(path, encoding="utf-8") as handle:
         document = yaml.safe_load(handle) or {}
     config = document.get("config") or {}
-    return {
-        key.split(":", 1)[1]: value
-        for key, value in config.items()
-        if key.startswith(f"{NAMESPACE}:") and not (isinstance(value, Mapping) and "secure" in value)
-    }
+    own = {}
+    for key, value in config.items():
+        if not key.startswith(f"{NAMESPACE}:"):
+            continue
+        if isinstance(value, Mapping) and "secure" in value:
+            if not keep_secure:
+                continue
+            value = SECURE_PLACEHOLDER
+        own[key.split(":", 1)[1]] = value
+    return own
 
 
 def parse_engine_value(value: Any) -> Any:

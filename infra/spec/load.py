@@ -171,15 +171,16 @@ def _pins(spec: ClusterSpec) -> tuple[str | None, dict[str, Any] | None, list[Pr
     return release, resolved, problems
 
 
-def load_spec(stack: str, own_config: Mapping[str, Any], project_dir: Path) -> LoadedStack:
-    """Validate one stack. `own_config` holds the stack's `eaf:*` keys without the namespace (secrets: any value)."""
+def load_spec(stack: str, own_config: Mapping[str, Any], project_dir: Path, check_secrets: bool = True) -> LoadedStack:
+    """Validate one stack. `own_config` holds the stack's `eaf:*` keys without the namespace (secrets: any value).
+    Tools outside the engine that need no secret (preflight, reports) pass `check_secrets=False`."""
     if own_config.get("layer") == "baseline":
         raise ConfigError(stack, [Problem("eaf:layer", "baseline",
                                           f"'{stack}' is the shared baseline other stacks build on, not a cluster",
                                           "deploy a stack that builds on it (e.g. -s prod-a or -s prod-b)")])
     config, baseline = layered(project_dir, own_config)
     problems = _top_level_problems(config)
-    for key in SECRET_KEYS:
+    for key in SECRET_KEYS if check_secrets else ():
         if not config.get(key):
             problems.append(Problem(
                 f"eaf:{key}", None, "required secret is missing",

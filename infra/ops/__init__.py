@@ -1,0 +1,1 @@
+"""What infra engineers run around `pulumi up`: reports, preflight, preview summaries, migration."""
