@@ -28,7 +28,7 @@ force_build=0
 for arg in "$@"; do
     case "$arg" in
         --force-build) force_build=1 ;;
-        -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "bootstrap-engine: unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
@@ -90,13 +90,13 @@ print_versions() {
 
 # --- cached? ----------------------------------------------------------------------------------------------------
 if engine_files_present; then
-    if [ "$force_build" = 0 ] && [ -f "$STAMP_DIR/engine-linked" ] \
-        && [ "$(head -n1 "$STAMP_DIR/engine-linked")" = "linked min=v$PULUMI_MIN_VERSION" ]; then
-        log "cached: using pulumi linked from PATH ($(tail -n +2 "$STAMP_DIR/engine-linked" | tr '\n' ' '))"
+    if [ "$force_build" = 0 ] && [ -f "$STAMP_DIR/engine-linked.stamp" ] \
+        && [ "$(head -n1 "$STAMP_DIR/engine-linked.stamp")" = "linked min=v$PULUMI_MIN_VERSION" ]; then
+        log "cached: using pulumi linked from PATH ($(tail -n +2 "$STAMP_DIR/engine-linked.stamp" | paste -sd ' '))"
         print_versions
         exit 0
     fi
-    if stamp_matches pulumi-cli "$cli_stamp" && stamp_matches pulumi-python-host "$host_stamp"; then
+    if stamp_matches pulumi-cli.stamp "$cli_stamp" && stamp_matches pulumi-python-host.stamp "$host_stamp"; then
         log "cached: pinned engine already built (pulumi v$PULUMI_VERSION, python host from sdk v$PULUMI_LANGUAGE_PYTHON_SDK_VERSION)"
         print_versions
         exit 0
@@ -155,8 +155,8 @@ try_link_outside_engine() {
             ln -sfn "${targets[$name]}" "$BIN_DIR/$name"
             echo "$name=${targets[$name]}"
         done
-    } > "$STAMP_DIR/engine-linked"
-    rm -f "$STAMP_DIR/pulumi-cli" "$STAMP_DIR/pulumi-python-host"
+    } > "$STAMP_DIR/engine-linked.stamp"
+    rm -f "$STAMP_DIR/pulumi-cli.stamp" "$STAMP_DIR/pulumi-python-host.stamp"
 }
 
 if [ "$force_build" = 0 ] && try_link_outside_engine; then
@@ -165,7 +165,7 @@ if [ "$force_build" = 0 ] && try_link_outside_engine; then
 fi
 
 # --- build the pinned engine ------------------------------------------------------------------------------------
-rm -f "$STAMP_DIR/engine-linked"
+rm -f "$STAMP_DIR/engine-linked.stamp"
 command -v go >/dev/null || die "go is not on PATH; it is needed to build the pinned Pulumi engine"
 log "go: $(go version)"
 # -mod=readonly: the committed go.mod/go.sum are the pins; a build that would need to change them must fail, not
@@ -178,17 +178,17 @@ unlink_if_symlink() {
     if [ -L "$1" ]; then rm -f "$1"; fi
 }
 
-if [ -x "$BIN_DIR/pulumi" ] && [ ! -L "$BIN_DIR/pulumi" ] && stamp_matches pulumi-cli "$cli_stamp"; then
+if [ -x "$BIN_DIR/pulumi" ] && [ ! -L "$BIN_DIR/pulumi" ] && stamp_matches pulumi-cli.stamp "$cli_stamp"; then
     log "cached: pulumi v$PULUMI_VERSION"
 else
     log "building pulumi v$PULUMI_VERSION (cold: about 4 minutes; cached Go build: seconds)"
     unlink_if_symlink "$BIN_DIR/pulumi"
-    rm -f "$STAMP_DIR/pulumi-cli"
+    rm -f "$STAMP_DIR/pulumi-cli.stamp"
     started=$SECONDS
     (cd "$CLI_MODULE" && go build -o "$BIN_DIR/pulumi" \
         -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
         github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
-    write_stamp pulumi-cli "$cli_stamp"
+    write_stamp pulumi-cli.stamp "$cli_stamp"
     log "built pulumi in $((SECONDS - started)) s"
 fi
 
@@ -210,12 +210,12 @@ install_script() {
     install -m 0755 "$source_file" "$BIN_DIR/$name"
 }
 
-if engine_files_present && [ ! -L "$BIN_DIR/pulumi-language-python" ] && stamp_matches pulumi-python-host "$host_stamp"; then
+if engine_files_present && [ ! -L "$BIN_DIR/pulumi-language-python" ] && stamp_matches pulumi-python-host.stamp "$host_stamp"; then
     log "cached: python language host"
 else
     log "building pulumi-language-python from sdk v$PULUMI_LANGUAGE_PYTHON_SDK_VERSION"
     unlink_if_symlink "$BIN_DIR/pulumi-language-python"
-    rm -f "$STAMP_DIR/pulumi-python-host"
+    rm -f "$STAMP_DIR/pulumi-python-host.stamp"
     started=$SECONDS
     (cd "$HOST_MODULE" && go build -o "$BIN_DIR/pulumi-language-python" \
         "$SDK_MODULE_PATH/python/cmd/pulumi-language-python")
@@ -226,7 +226,7 @@ else
     log "copying python shims from $sdk_dir/python"
     install_script "$sdk_dir/python/cmd/pulumi-language-python-exec"
     install_script "$sdk_dir/python/dist/pulumi-resource-pulumi-python"
-    write_stamp pulumi-python-host "$host_stamp"
+    write_stamp pulumi-python-host.stamp "$host_stamp"
 fi
 
 engine_files_present || die "engine incomplete in $BIN_DIR after the build"

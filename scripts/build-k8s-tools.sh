@@ -40,9 +40,9 @@ staging_version="$(read_pin KUBERNETES_STAGING_VERSION)"
 check_pin_in_gomod "${go_dir}/etcd/go.mod" go.etcd.io/etcd/server/v3 "${etcd_version}"
 check_pin_in_gomod "${go_dir}/kubernetes/go.mod" k8s.io/kubernetes "${k8s_version}"
 # Every staging module must be replaced by the same release tag.
-stray_replaces="$(grep -E '=>[[:space:]]+k8s\.io/' "${go_dir}/kubernetes/go.mod" | grep -Ev "[[:space:]]${staging_version//./\\.}$" || true)"
-[[ -z "${stray_replaces}" ]] \
-  || die "${go_dir}/kubernetes/go.mod replaces staging modules with something other than ${staging_version}: ${stray_replaces}"
+first_stray="$(grep -E '=>[[:space:]]+k8s\.io/' "${go_dir}/kubernetes/go.mod" | grep -Ev "[[:space:]]${staging_version//./\\.}$" | head -n 1 || true)"
+[[ -z "${first_stray}" ]] \
+  || die "${go_dir}/kubernetes/go.mod replaces staging modules with something other than ${staging_version}, e.g. ${first_stray}"
 
 mkdir -p "${bin_dir}" "${stamp_dir}"
 
@@ -54,18 +54,18 @@ export CGO_ENABLED=0
 
 go_version="$(go env GOVERSION)"
 
-# Identity of a build: name, pinned version, wrapper module content, Go version.
+# Identity of a build: name, pinned version, Go version, wrapper module content and link flags.
 build_key() {
-  local name="$1" version="$2" module_dir="$3"
+  local name="$1" version="$2" module_dir="$3" ldflags="$4"
   printf '%s %s %s %s\n' "${name}" "${version}" "${go_version}" \
-    "$(cat "${module_dir}/go.mod" "${module_dir}/go.sum" | sha256sum | cut -d' ' -f1)"
+    "$({ cat "${module_dir}/go.mod" "${module_dir}/go.sum"; printf '%s' "${ldflags}"; } | sha256sum | cut -d' ' -f1)"
 }
 
 # build NAME VERSION MODULE_DIR PACKAGE [LDFLAGS]
 build() {
   local name="$1" version="$2" module_dir="$3" package="$4" ldflags="${5:-}"
   local out="${bin_dir}/${name}" stamp="${stamp_dir}/${name}.stamp" key start elapsed
-  key="$(build_key "${name}" "${version}" "${module_dir}")"
+  key="$(build_key "${name}" "${version}" "${module_dir}" "${ldflags}")"
   if [[ -x "${out}" && -f "${stamp}" && "$(cat "${stamp}")" == "${key}" ]]; then
     log "${name} ${version}: up to date (${out})"
     return 0

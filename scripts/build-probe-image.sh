@@ -26,9 +26,11 @@ DISK_SIZE_MIB=4
 DISK_HEAD_BYTES=1048576
 # Fixed so the ext2 image is the same on every build (mke2fs would pick random ones).
 DISK_UUID="6561662d-7072-6f62-652d-626173650001"
-# What /init needs: fw_cfg for Ignition, virtio disk and NIC, ext4 (serves ext2) to read the marker,
-# button + evdev so busybox acpid sees the ACPI power button. Dependencies are added from modinfo.
-WANTED_MODULES=(qemu_fw_cfg virtio_pci virtio_blk virtio_net ext4 button evdev)
+# What /init needs: fw_cfg for Ignition, virtio disk and NIC, ext4 (serves ext2) to read the marker
+# plus crc32c_generic (ext4 asks the crypto API for crc32c at mount; no modinfo dependency says so,
+# and the TCG CPU lacks SSE4.2 for crc32c_intel), button + evdev so busybox acpid sees the ACPI
+# power button. Dependencies are added from modinfo.
+WANTED_MODULES=(qemu_fw_cfg virtio_pci virtio_blk virtio_net crc32c_generic ext4 button evdev)
 ARTIFACTS=(vmlinuz initrd.img probe-base.qcow2)
 
 log() { printf '[build-probe-image] %s\n' "$*"; }
@@ -43,8 +45,10 @@ for tool in busybox cpio gzip mke2fs debugfs qemu-img modinfo sha256sum; do
         die "missing $tool: apt-get install -y linux-image-amd64 busybox-static cpio e2fsprogs qemu-utils kmod (or run .ci/run)"
 done
 BUSYBOX="$(command -v busybox)"
-file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
-    die "$BUSYBOX is not static: apt-get install -y busybox-static"
+# The initramfs has no libc: ldd succeeds only on a dynamically linked busybox.
+if ldd "$BUSYBOX" >/dev/null 2>&1; then
+    die "$BUSYBOX is dynamically linked: apt-get install -y busybox-static"
+fi
 
 if [[ -z "${PROBE_KERNEL_VERSION:-}" ]]; then
     for v in $(ls /lib/modules 2>/dev/null | sort -V -r); do
@@ -78,7 +82,7 @@ add_module() {
 for m in "${WANTED_MODULES[@]}"; do add_module "$m"; done
 
 # ---- cache check ---------------------------------------------------------------------------------
-tool_versions="$(cpio --version | head -n1; gzip --version | head -n1; mke2fs -V 2>&1 | head -n1; qemu-img --version | head -n1; busybox | head -n1)"
+tool_versions="$(cpio --version | sed -n 1p; gzip --version | sed -n 1p; mke2fs -V 2>&1 | sed -n 1p; qemu-img --version | sed -n 1p; busybox | sed -n 1p)"
 INPUTS_SHA="$({
     printf '%s\n' "$KVER" "$EPOCH" "$CMDLINE" "$MARKER" "$DISK_SIZE_MIB" "$DISK_UUID" "$tool_versions"
     sha256sum "${BASH_SOURCE[0]}" "$ROOT"/scripts/probe/* "$VMLINUZ" "$BUSYBOX" "${MODULE_FILES[@]}" | cut -d' ' -f1
@@ -179,4 +183,4 @@ for a in "${ARTIFACTS[@]}"; do
     log "$(printf '%-18s %9s bytes  sha256 %s' "$a" "$(stat -c %s "$OUTDIR/$a")" "$(grep " $a\$" "$OUTDIR/SHA256SUMS" | cut -d' ' -f1)")"
 done
 log "kernel $KVER, cmdline: $CMDLINE"
-log "versions: busybox $(busybox | head -n1 | awk '{print $2}'), $(mke2fs -V 2>&1 | head -n1), $(qemu-img --version | head -n1)"
+log "versions: busybox $(busybox | sed -n 1p | awk '{print $2}'), $(mke2fs -V 2>&1 | sed -n 1p), $(qemu-img --version | sed -n 1p)"

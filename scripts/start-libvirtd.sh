@@ -73,5 +73,5 @@ done
 log "$URI answers after $((SECONDS - start))s"
 
 virsh -c "$URI" version
-log "virtlogd: $(virtlogd --version | head -n1)"
-log "dnsmasq: $(dnsmasq --version | head -n1)"
+log "virtlogd: $(virtlogd --version | sed -n 1p)"
+log "dnsmasq: $(dnsmasq --version | sed -n 1p)"
