@@ -12,7 +12,6 @@ from infra.ops.preflight import preflight, render_checks
 from infra.spec.load import load_spec
 from infra.stack_config import engine_config
 from tests.harness import PROJECT_DIR, stack_config
-from tests.support.libvirtd import libvirt_system  # noqa: F401 - session fixture for the real tier
 
 GPU_HOST = f"test://{PROJECT_DIR}/tests/fixtures/libvirt/gpu-hypervisor.xml"
 
