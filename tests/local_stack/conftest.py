@@ -1,0 +1,3 @@
+"""The local stack's real tier needs libvirtd (started by the shared fixture)."""
+
+from tests.support.libvirtd import libvirt_system  # noqa: F401
