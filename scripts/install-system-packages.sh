@@ -12,19 +12,13 @@ PACKAGES=(
   libvirt-dev pkg-config gcc python3-dev python3-venv
   # the local probe image: Debian's kernel + busybox initramfs + a small ext2 base disk
   linux-image-amd64 busybox-static cpio gzip e2fsprogs
-  # the engine and Kubernetes tools are built from Go modules
-  golang-go ca-certificates
+  ca-certificates
 )
 
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
-# A Go toolchain already on PATH (e.g. /usr/local/go) is used instead of Debian's older golang-go.
-if command -v go >/dev/null 2>&1; then
-  missing=("${missing[@]/golang-go}")
-fi
-missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "==> system packages: all ${#PACKAGES[@]} present"
