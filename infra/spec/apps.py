@@ -149,7 +149,8 @@ class GpuOperator(App):
     namespace: DnsLabel = "nvidia-gpu-operator"
     nfd_namespace: DnsLabel = "openshift-nfd"
     node_name: Literal["fqdn", "hostname"] = Field(
-        "fqdn", description="how the GPU workers' Node objects are named (the kubelet's hostname)")
+        "hostname", description="how GPU workers' Node objects are named: ignition/node.py writes the short hostname "
+                                "to /etc/hostname, and the kubelet registers under it")
     install_plan_approval: Literal["Manual", "Automatic"] = Field(
         "Manual", description="Manual: only the pinned CSV is ever installed (approved by the program's Job)")
 
@@ -167,6 +168,9 @@ class Triton(App):
     min_replicas: int = Field(1, ge=1)
     max_replicas: int = Field(4, ge=1)
     queue_latency_target_ms: float = Field(50, gt=0, description="average queue time per request to scale at")
+    requests_per_second_per_replica: float = Field(100, gt=0, description="throughput one replica serves")
+    keda_namespace: DnsLabel = "keda"
+    install_plan_approval: Literal["Manual", "Automatic"] = "Manual"
     model_repository_gib: int = Field(100, alias="modelRepositoryGiB", gt=0)
     model_repository_storage_class: str | None = None
     compute: Compute = _compute((2, 8), (8, 32))

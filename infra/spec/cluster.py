@@ -19,8 +19,8 @@ Role = Literal["dev", "active", "spare", "local"]
 
 
 class Cluster(Strict):
-    name: DnsLabel
-    base_domain: DnsName
+    name: DnsLabel = Field(description="cluster name: the first label of every cluster DNS name, and VM name prefix")
+    base_domain: DnsName = Field(description="DNS domain the cluster lives under: <name>.<baseDomain>")
     role: Role = Field(description="active/spare: the two prod clusters; dev; local: this machine's libvirtd")
 
     @property
@@ -49,3 +49,5 @@ class ClusterSpec(Strict):
 SPEC_KEYS = ("cluster", "libvirt", "hosts", "network", "osImage", "nodes", "okd", "apps")
 LAYERING_KEYS = ("baseline",)
 SECRET_KEYS = ("pullSecret", "sshPublicKeys")
+# Secrets only enabled apps need; infra/apps/validate.py requires each when its app is on.
+APP_SECRET_KEYS = ("appsSecretKey", "jupyterhubOidcClientSecret")

@@ -17,7 +17,7 @@ class GpuModel(StrEnum):
 
 
 class HostGpu(Strict):
-    address: PciAddress
+    address: PciAddress = Field(description="PCI address on the host, e.g. 0000:17:00.0 (lspci -D)")
     model: GpuModel
 
 
@@ -35,12 +35,12 @@ class StoragePool(Strict):
 
 
 class Host(Strict):
-    name: DnsLabel
-    uri: str
+    name: DnsLabel = Field(description="short host name, used in node pins and the placement table")
+    uri: str = Field(description="libvirt URI: qemu+ssh://user@host/system, or qemu:///system for this machine")
     cpus: int = Field(gt=0, description="vCPUs the cluster may use on this host")
-    memory_gib: int = Field(alias="memoryGiB", gt=0)
-    pool: StoragePool
-    gpus: tuple[HostGpu, ...] = ()
+    memory_gib: int = Field(alias="memoryGiB", gt=0, description="RAM the cluster may use on this host")
+    pool: StoragePool = Field(description="the dir storage pool holding the OS image and every VM disk")
+    gpus: tuple[HostGpu, ...] = Field((), description="GPUs that may be passed through, by PCI address")
 
     @field_validator("uri")
     @classmethod

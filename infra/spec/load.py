@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from infra.catalog import versions
 from infra.plan.build import build_plan
 from infra.plan.model import ClusterPlan
-from infra.spec.cluster import LAYERING_KEYS, SECRET_KEYS, SPEC_KEYS, ClusterSpec
+from infra.spec.cluster import APP_SECRET_KEYS, LAYERING_KEYS, SECRET_KEYS, SPEC_KEYS, ClusterSpec
 from infra.spec.errors import ConfigError, Problem
 from infra.spec.layering import layered
 
@@ -114,7 +114,7 @@ def _fix_for(kind: str, item: Mapping[str, Any]) -> str:
 
 
 def _top_level_problems(config: Mapping[str, Any]) -> list[Problem]:
-    known = (*SPEC_KEYS, *LAYERING_KEYS, *SECRET_KEYS)
+    known = (*SPEC_KEYS, *LAYERING_KEYS, *SECRET_KEYS, *APP_SECRET_KEYS)
     problems = []
     for key in sorted(config):
         if key not in known:
@@ -197,6 +197,13 @@ def load_spec(stack: str, own_config: Mapping[str, Any], project_dir: Path, chec
     problems += more
     plan, more = build_plan(spec, stack)
     problems += more
+    # The apps' cross-checks (VO catalog, MIG slices, image pins, app secrets) need the plan and data files.
+    from infra.apps.validate import app_problems
+
+    # Without a plan (its problems are listed already) they would only repeat them in other words.
+    if plan is not None:
+        present = {key for key in APP_SECRET_KEYS if config.get(key)} if check_secrets else None
+        problems += app_problems(spec.apps, plan, present, stack)
     if problems:
         raise ConfigError(stack, problems)
     assert plan is not None and release is not None and os_image is not None

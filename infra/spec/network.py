@@ -21,11 +21,13 @@ class AddressOffsets(Strict):
 
 
 class Network(Strict):
-    mode: Literal["nat", "route", "bridge"]
+    mode: Literal["nat", "route", "bridge"] = Field(
+        description="bridge: VMs on the hosts' existing bridge (several hosts); nat/route: a libvirt network, one host"
+    )
     name: str | None = Field(None, description="libvirt network name; defaults to the cluster name")
     bridge: str | None = Field(None, description="bridge mode: the host bridge to attach to (must exist)")
-    cidr: IPv4Network
-    gateway: IPv4Address | None = None
-    dns_servers: tuple[IPv4Address, ...] = ()
+    cidr: IPv4Network = Field(description="the machine network every node's address is planned in")
+    gateway: IPv4Address | None = Field(None, description="default: the CIDR's first host address")
+    dns_servers: tuple[IPv4Address, ...] = Field((), description="upstream resolvers (bridge: the nodes' DNS)")
     mtu: int = Field(1500, ge=1280, le=9000)
     offsets: AddressOffsets = AddressOffsets()

@@ -35,19 +35,19 @@ class Shape(Strict):
 
 
 class NodeGroup(Shape):
-    count: int = Field(ge=0)
-    data_disks: tuple[DataDisk, ...] = ()
-    nodes: dict[str, NodePin] = {}
+    count: int = Field(ge=0, description="number of VMs; nodes are named <stem>-0 .. <stem>-(count-1)")
+    data_disks: tuple[DataDisk, ...] = Field((), description="extra disks per node (qcow2 in the host's pool)")
+    nodes: dict[str, NodePin] = Field({}, description="per-node pins keyed by node name, e.g. worker-1")
 
 
 class GpuNodeGroup(NodeGroup):
-    gpus_per_node: int = Field(1, ge=1)
+    gpus_per_node: int = Field(1, ge=1, description="GPUs the planner assigns to each node that pins none")
     mig_layout: str | None = Field(None, description="a layout name from infra/data/mig-layouts.yaml")
     firmware: Firmware = "uefi"  # A100 BARs are too large to map under SeaBIOS
 
 
 class SingleNode(Shape):
-    enabled: bool = True
+    enabled: bool = Field(True, description="bootstrap: switch off after bootstrap-complete to remove the VM")
     pin: NodePin = NodePin()
 
 

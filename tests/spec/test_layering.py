@@ -45,7 +45,9 @@ def test_stack_config_wins_over_the_baseline():
 
 
 def test_prod_a_and_prod_b_are_one_active_one_spare():
-    roles = {s: layered(PROJECT_DIR, read_stack_file(PROJECT_DIR, s))[0]["cluster"]["role"] for s in ("prod-a", "prod-b")}
+    roles = {
+        s: layered(PROJECT_DIR, read_stack_file(PROJECT_DIR, s))[0]["cluster"]["role"] for s in ("prod-a", "prod-b")
+    }
     assert sorted(roles.values()) == ["active", "spare"], roles
 
 

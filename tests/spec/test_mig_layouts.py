@@ -38,4 +38,5 @@ def test_profile_of_another_gpu_model_is_refused():
 
 
 def test_more_instances_than_a_gpu_holds_are_refused():
-    assert "2 x 4g.40gb exceeds the 1 a A100-80GB can hold" in layout_problems("candidate", _with_layout({"4g.40gb": 2}))
+    reasons = layout_problems("candidate", _with_layout({"4g.40gb": 2}))
+    assert "2 x 4g.40gb exceeds the 1 a A100-80GB can hold" in reasons

@@ -1,0 +1,31 @@
+"""`python -m infra <command>`: the project's command line, one small module per command.
+
+A command module has `register(subparsers)`, which adds its parser and sets `run` (args -> exit code) as the
+parser's default. To add a command, add its module to COMMANDS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Sequence
+
+COMMANDS = (
+    "infra.cli.render",
+    "infra.cli.preflight",
+    "infra.cli.local_report",
+    "infra.cli.config_reference",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m infra", description="eaf-infra tools that run without Pulumi.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.run(args))
