@@ -9,6 +9,7 @@ import pulumi
 
 from infra.catalog import versions
 from infra.paths import PROJECT_DIR
+from infra.plan.site import site_records
 from infra.secrets import read_secrets
 from infra.spec import load_spec
 from infra.stack_config import engine_config
@@ -41,11 +42,19 @@ def main() -> None:
     machines = create_machines(loaded, ignition_configs)
     access = bring_up(loaded, secrets, assets, machines)
     deploy_apps(loaded, secrets, access)
+    if access is not None:  # None when the stack does not install OKD (local)
+        pulumi.export("apiUrl", access.api_url)
+        pulumi.export("consoleUrl", access.console_url)
+        pulumi.export("kubeconfig", pulumi.Output.secret(access.kubeconfig))
+        pulumi.export("kubeadminPassword", pulumi.Output.secret(access.kubeadmin_password))
+        pulumi.export("okdVersion", access.okd_version)
 
     pulumi.export("ignitionSha256", _digests(ignition_configs))
     pulumi.export("pins", versions())
     pulumi.export("okdRelease", loaded.okd_release)
     pulumi.export("osImage", loaded.os_image["name"])
     pulumi.export("placement", loaded.plan.placement_table())
+    if loaded.plan.network.mode == "bridge":
+        pulumi.export("siteNetworkRecords", site_records(loaded.plan))
     pulumi.log.info(f"stack {stack}: {len(loaded.plan.nodes)} VMs on {len(loaded.plan.hosts)} host(s)\n"
                     + loaded.plan.placement_table())

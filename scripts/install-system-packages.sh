@@ -8,6 +8,8 @@ PACKAGES=(
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base ovmf
   # validators: virt-xml-validate (libvirt-clients + libxml2-utils), ignition-validate
   libxml2-utils ignition
+  # the real parsers of what Ignition writes: haproxy -c (haproxy.cfg), nmcli --offline (NetworkManager keyfiles)
+  haproxy network-manager
   # libvirt-python builds against these; the venv is made from Debian's python3
   libvirt-dev pkg-config gcc python3-dev python3-venv
   # the local probe image: Debian's kernel + busybox initramfs + a small ext2 base disk
@@ -27,6 +29,15 @@ fi
 echo "==> system packages: installing ${missing[*]}"
 start=$(date +%s)
 export DEBIAN_FRONTEND=noninteractive
+# Packages are installed for their tools only: no daemon may start from a maintainer script (NetworkManager would
+# take over this machine's network; libvirtd is started by scripts/start-libvirtd.sh). policy-rc.d says so.
+guard=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  guard=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\nexit 101\n' > "$guard"
+  chmod 0755 "$guard"
+  trap 'rm -f "$guard"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "==> system packages: done in $(( $(date +%s) - start )) s"

@@ -10,7 +10,6 @@ import copy
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -21,7 +20,6 @@ from pulumi.runtime.sync_await import _sync_await
 from infra.paths import PROJECT_DIR
 from infra.spec.layering import deep_merge, read_stack_file
 
-
 STACKS = ("dev", "prod-a", "prod-b", "local")
 DEPLOYED_STACKS = ("dev", "prod-a", "prod-b")
 
@@ -29,6 +27,9 @@ DEPLOYED_STACKS = ("dev", "prod-a", "prod-b")
 TEST_SECRETS = {
     "pullSecret": '{"auths":{"fake":{"auth":"aWQ6cGFzcwo="}}}',
     "sshPublicKeys": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEAFtestkeyforunitteststhatisnotreal0000 eaf-test\n",
+    # The apps layer (infra/apps): a key its internal credentials derive from, the OIDC client secret.
+    "appsSecretKey": "test-only-apps-key-0000000000000000000000000000000000000000000000000",
+    "jupyterhubOidcClientSecret": "test-only-oidc-client-secret",
 }
 
 # Per resource type: a function from inputs to the extra state a real provider would report (outputs).
@@ -44,6 +45,10 @@ def state_hook(resource_type: str) -> Callable[[StateHook], StateHook]:
         return hook
 
     return register
+
+
+# After state_hook exists (the module registers through it): the mock answers of the OKD install's commands.
+import tests.mock_state  # noqa: F401, E402
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,8 @@ def run_stack(stack: str, overrides: Mapping[str, Any] | None = None,
     from infra import program
 
     run = StackRun(stack)
+    # A fresh root Stack resource per run: set_mocks keeps an existing one, and with it the previous run's outputs.
+    settings.ROOT.set(None)
     mocks = _Mocks()
     pulumi.runtime.set_mocks(mocks, project="eaf", stack=stack, preview=preview,
                              monitor=_RecordingMonitor(mocks, run))

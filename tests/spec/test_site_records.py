@@ -1,0 +1,18 @@
+"""Bridge-mode stacks export the DHCP reservations and DNS records the site must serve."""
+
+from tests.harness import run_stack
+
+
+def test_bridge_stack_exports_a_dhcp_reservation_per_node_and_okd_dns_names(stack_runs):
+    run = stack_runs("prod-a")
+    records = run.outputs["siteNetworkRecords"]
+    placement = run.outputs["placement"]
+    assert len(records["dhcp"]) == len(placement.splitlines()) - 1
+    names = {r["name"]: r["value"] for r in records["dns"]}
+    assert names["api.eaf-prod-a.fnal.gov"] == names["api-int.eaf-prod-a.fnal.gov"] == "10.42.32.5"
+    assert names["*.apps.eaf-prod-a.fnal.gov"] == "10.42.32.5"
+    assert names["ctrl-0.eaf-prod-a.fnal.gov"] == "10.42.32.10"
+
+
+def test_nat_stack_exports_none_because_libvirt_serves_them():
+    assert "siteNetworkRecords" not in run_stack("local").outputs
