@@ -1,13 +1,36 @@
-"""Ignition for every node. PLACEHOLDER until the Ignition work lands."""
+"""Ignition for every node: OKD's configs (pointer or bootstrap) plus what eaf-infra plans for each VM.
+
+Structure is built in Python and serialised canonically (ignition.document); text files come from jinja2
+templates (ignition/templates). The result per node is one Ignition JSON text, which the machine layer hands to its
+VM. Everything derived from a secret (the pull secret in bootstrap.ign, the SSH keys) stays a Pulumi secret.
+"""
 
 from __future__ import annotations
 
-import pulumi
+from typing import TYPE_CHECKING
 
-from infra.contracts import InstallAssets
-from infra.secrets import StackSecrets
-from infra.spec.load import LoadedStack
+if TYPE_CHECKING:  # the render command imports ignition.render without loading Pulumi
+    import pulumi
+
+    from infra.contracts import InstallAssets
+    from infra.secrets import StackSecrets
+    from infra.spec.load import LoadedStack
 
 
 def node_configs(loaded: LoadedStack, secrets: StackSecrets, assets: InstallAssets) -> dict[str, pulumi.Input[str]]:
-    return {}
+    """{node name: Ignition JSON text}. Each text is a secret Output: it carries the SSH keys, and for the bootstrap
+    node OKD's bootstrap.ign with the pull secret."""
+    import pulumi
+
+    from ignition.render import OkdConfigs, render_node
+
+    def config_of(node):
+        def render(values: list) -> str:
+            master, worker, bootstrap, keys = values
+            return render_node(loaded, node, OkdConfigs(master, worker, bootstrap), keys)
+
+        rendered = pulumi.Output.all(assets.master_pointer, assets.worker_pointer, assets.bootstrap,
+                                     secrets.ssh_public_keys).apply(render)
+        return pulumi.Output.secret(rendered)
+
+    return {node.name: config_of(node) for node in loaded.plan.nodes}

@@ -10,11 +10,17 @@ import argparse
 import importlib
 from collections.abc import Sequence
 
+from infra.paths import PROJECT_DIR
+
+__all__ = ["COMMANDS", "PROJECT_DIR", "build_parser", "main"]  # commands take PROJECT_DIR from here
+
 COMMANDS = (
     "infra.cli.render",
     "infra.cli.preflight",
     "infra.cli.local_report",
     "infra.cli.config_reference",
+    "infra.cli.affected_stacks",
+    "infra.cli.preview_summary",
 )
 
 

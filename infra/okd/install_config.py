@@ -261,10 +261,25 @@ def checked_text(values: dict[str, Any], loaded: LoadedStack, pull_secret: str, 
     return text
 
 
+def _secret_problems() -> list[Problem]:
+    """The secrets' plain values are in the engine's config already (load_spec checks they are there): checking them
+    here, at evaluation, refuses a bad one before any resource exists. Nothing of them is kept or shown."""
+    from infra.secrets import _split_keys
+    from infra.stack_config import engine_config
+
+    raw = engine_config()
+    # The engine config parses JSON-looking values (a pull secret is one); the install-config gets the text.
+    pull_secret, ssh_keys = (value if value is None or isinstance(value, str) else json.dumps(value)
+                             for value in (raw.get("pullSecret"), raw.get("sshPublicKeys")))
+    problems = [] if pull_secret is None else _pull_secret_problems(pull_secret)
+    return problems + ([] if ssh_keys is None else _ssh_key_problems("\n".join(_split_keys(ssh_keys))))
+
+
 def install_config(loaded: LoadedStack, secrets: StackSecrets) -> pulumi.Output[str]:
-    """The checked install-config text as a secret Output. Spec problems raise here, before any resource exists."""
+    """The checked install-config text as a secret Output. Config problems raise here, before any resource exists;
+    the same checks run again on the rendered text once the secrets resolve."""
     values = template_values(loaded)
-    problems = spec_problems(loaded)
+    problems = spec_problems(loaded) + _secret_problems()
     problems += check(render(values, _PLACEHOLDER_PULL_SECRET, [_PLACEHOLDER_SSH_KEY]), loaded)
     if problems:
         raise ConfigError(loaded.stack, problems)
@@ -273,6 +288,15 @@ def install_config(loaded: LoadedStack, secrets: StackSecrets) -> pulumi.Output[
     return pulumi.Output.secret(text)
 
 
-def content_hash(text: pulumi.Output[str]) -> pulumi.Output[str]:
-    """sha256 of the install-config: a trigger that changes exactly when the file does (stays secret by taint)."""
-    return text.apply(lambda t: "sha256:" + hashlib.sha256(t.encode()).hexdigest())
+def identity_hash(loaded: LoadedStack) -> str:
+    """sha256 of what in the install-config makes a different cluster: all of it except the values that change on
+    a running cluster without a new install. The compute replicas: in UPI a worker joins with worker.ign and an
+    approved CSR, so adding one must not reinstall (the masters-schedulable switch is a trigger of its own). The
+    pull secret and SSH keys: rotated on the running cluster (openshift-config/pull-secret, a MachineConfig); no
+    secret goes into a trigger, so the trigger shows in a preview."""
+    document = yaml.safe_load(render(template_values(loaded), _PLACEHOLDER_PULL_SECRET, [_PLACEHOLDER_SSH_KEY]))
+    for pool in document.get("compute", []):
+        pool.pop("replicas", None)
+    document.pop("pullSecret", None)
+    document.pop("sshKey", None)
+    return "sha256:" + hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()

@@ -22,7 +22,8 @@ _ONE_GPU_HOST = {
         "gpus": [{"address": a, "model": "A100-80GB"}
                  for a in ("0000:17:00.0", "0000:31:00.0", "0000:b1:00.0", "0000:ca:00.0", "0000:e3:00.0")],
     }],
-    "network": {"mode": "bridge", "bridge": "br-okd", "cidr": "10.42.16.0/24", "gateway": "10.42.16.1"},
+    "network": {"mode": "bridge", "bridge": "br-okd", "cidr": "10.42.16.0/24", "gateway": "10.42.16.1",
+                "dnsServers": ["10.42.0.53"]},
     "libvirt": {"domainType": "kvm"},
     "osImage": {"os": "fcos", "path": "/var/lib/libvirt/images/fcos.qcow2", "sha256": "ab" * 32, "kernel": None,
                 "initrd": None, "cmdline": None, "checksumFile": None},

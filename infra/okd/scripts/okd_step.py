@@ -235,14 +235,30 @@ def _read_bundle(assets: Path) -> dict[str, str]:
     return bundle
 
 
+def _check_pointers(bundle: dict[str, str]) -> None:
+    """master.ign / worker.ign must point at this cluster's machine-config server (a stale or foreign work dir
+    would hand every node another cluster's config)."""
+    domain = _env("EAF_CLUSTER_DOMAIN")
+    for role in ("master", "worker"):
+        wanted = f"https://api-int.{domain}:22623/config/{role}"
+        merged = json.loads(bundle[f"{role}.ign"]).get("ignition", {}).get("config", {}).get("merge", [])
+        if wanted not in [m.get("source") for m in merged]:
+            raise StepError(f"{role}.ign does not point at {wanted}: the work dir {work_dir()} belongs to another "
+                            "cluster")
+
+
 def step_create_ignition_configs() -> None:
     _run_installer("create", "ignition-configs")
-    print(json.dumps(_read_bundle(assets_dir()), sort_keys=True))
+    bundle = _read_bundle(assets_dir())
+    _check_pointers(bundle)
+    print(json.dumps(bundle, sort_keys=True))
 
 
 def step_read_ignition_configs() -> None:
     """The update of the ignition-configs Command: no trigger changed, so hand back the same files unchanged."""
-    print(json.dumps(_read_bundle(assets_dir()), sort_keys=True))
+    bundle = _read_bundle(assets_dir())
+    _check_pointers(bundle)
+    print(json.dumps(bundle, sort_keys=True))
 
 
 def step_keep() -> None:
@@ -263,7 +279,8 @@ def step_wait_install_complete() -> None:
 # Runs on the load balancer (FCOS: bash, awk; no socat): talks to HAProxy's runtime API over loopback TCP and puts
 # every server named `bootstrap` into maintenance. Arguments: host port.
 LB_REMOTE_SCRIPT = r"""set -euo pipefail
-api() { exec 3<>"/dev/tcp/$1/$2"; printf '%s\n' "$3" >&3; cat <&3; exec 3<&-; }
+# `|| return`: a failed connect does not stop bash in a function run under `||`.
+api() { exec 3<>"/dev/tcp/$1/$2" || return 1; printf '%s\n' "$3" >&3; cat <&3; exec 3<&-; }
 state=$(api "$1" "$2" "show servers state") || { echo "no-runtime-api"; exit 3; }
 for backend in $(awk '$4 == "bootstrap" {print $2}' <<<"$state" | sort -u); do
   api "$1" "$2" "disable server $backend/bootstrap" >/dev/null

@@ -1,0 +1,65 @@
+"""What every node gets from eaf-infra whatever its role: hostname, static network, SSH keys for `core`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from ipaddress import IPv4Address
+from typing import Any
+
+from ignition.document import MODE_PRIVATE, core_user, file_entry
+from ignition.templates import render_template
+from infra.plan.model import NetworkPlan, PlannedNode
+from infra.spec.errors import ConfigError, Problem
+
+KEYFILE_DIR = "/etc/NetworkManager/system-connections"
+
+
+def dns_servers(network: NetworkPlan, stack: str) -> tuple[IPv4Address, ...]:
+    """libvirt's dnsmasq answers on the gateway of a nat/route network; a bridge uses the site's DNS servers."""
+    if network.mode in ("nat", "route"):
+        return (network.gateway,)
+    if not network.dns_servers:
+        raise ConfigError(stack, [Problem(
+            "eaf:network.dnsServers", [], "a bridge network has no libvirt DNS, so the nodes need the site's",
+            "list the DNS servers that hold the cluster's records (api, api-int, *.apps), e.g. [10.0.0.53]",
+        )])
+    return network.dns_servers
+
+
+def keyfile_path(network: NetworkPlan) -> str:
+    return f"{KEYFILE_DIR}/{network.name}.nmconnection"
+
+
+def connection_uuid(node: PlannedNode, network: NetworkPlan) -> str:
+    """A UUID derived from names only: without one NetworkManager makes its own, and the config would churn."""
+    return str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{network.name}.{node.fqdn}"))
+
+
+def network_keyfile(node: PlannedNode, network: NetworkPlan, stack: str) -> str:
+    return render_template(
+        "node-network.nmconnection.j2",
+        fqdn=node.fqdn,
+        network_name=network.name,
+        connection_id=network.name,
+        connection_uuid=connection_uuid(node, network),
+        mac=node.mac,
+        mtu=network.mtu,
+        address=str(node.ip),
+        prefix_length=network.prefix_length,
+        gateway=str(network.gateway),
+        dns_servers=[str(s) for s in dns_servers(network, stack)],
+        search_domain=network.domain,
+    )
+
+
+def node_files(node: PlannedNode, network: NetworkPlan, stack: str) -> list[dict[str, Any]]:
+    """The files every node gets. The Kubernetes node name is the hostname, so it is the planned short name."""
+    return [
+        file_entry("/etc/hostname", node.hostname + "\n"),
+        file_entry(keyfile_path(network), network_keyfile(node, network, stack), mode=MODE_PRIVATE),
+    ]
+
+
+def node_users(ssh_keys: Sequence[str]) -> list[dict[str, Any]]:
+    return [core_user(list(ssh_keys))] if ssh_keys else []
