@@ -23,19 +23,13 @@ from tests.support.apiserver import (
     MissingK8sToolsError,
     report_line,
 )
-from tests.support.dryrun import (
-    STATUS_NOT_SENT,
-    Rejection,
-    check,
-    split_checkable,
-    submit,
-)
+from tests.support.dryrun import STATUS_NOT_SENT, Rejection, check, split_checkable, submit
+
+pytestmark = pytest.mark.real
 
 
 def _pinned(key: str) -> str:
-    for line in (
-        (REPO_ROOT / "scripts" / "go" / "versions.env").read_text().splitlines()
-    ):
+    for line in (REPO_ROOT / "scripts" / "go" / "versions.env").read_text().splitlines():
         name, _, value = line.partition("=")
         if name.strip() == key:
             return value.strip()
@@ -92,12 +86,7 @@ def _crd(group: str, kind: str, plural: str) -> dict:
         "spec": {
             "group": group,
             "scope": "Namespaced",
-            "names": {
-                "kind": kind,
-                "plural": plural,
-                "singular": kind.lower(),
-                "listKind": f"{kind}List",
-            },
+            "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
             "versions": [
                 {
                     "name": "v1",
@@ -106,12 +95,7 @@ def _crd(group: str, kind: str, plural: str) -> dict:
                     "schema": {
                         "openAPIV3Schema": {
                             "type": "object",
-                            "properties": {
-                                "spec": {
-                                    "type": "object",
-                                    "properties": {"size": {"type": "integer"}},
-                                }
-                            },
+                            "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}},
                         }
                     },
                 }
@@ -153,9 +137,7 @@ def test_kubeconfig_works_for_the_built_kubectl(kube_apiserver):
         timeout=30,
         check=False,
     )
-    assert (result.returncode, result.stdout.strip()) == (0, "namespace/default"), (
-        result.stderr
-    )
+    assert (result.returncode, result.stdout.strip()) == (0, "namespace/default"), result.stderr
 
 
 def test_missing_binaries_error_says_how_to_build_them(tmp_path):
@@ -175,12 +157,8 @@ def _fake_bin_dir(tmp_path: Path, apiserver_script: str) -> Path:
 
 
 def test_start_error_includes_the_tail_of_the_server_log_when_it_exits(tmp_path):
-    bin_dir = _fake_bin_dir(
-        tmp_path, 'echo "E0101 fake-apiserver: bad flag --nope" >&2; exit 3'
-    )
-    server = LocalApiServer(
-        bin_dir=bin_dir, work_root=tmp_path / "work", ready_timeout=20
-    )
+    bin_dir = _fake_bin_dir(tmp_path, 'echo "E0101 fake-apiserver: bad flag --nope" >&2; exit 3')
+    server = LocalApiServer(bin_dir=bin_dir, work_root=tmp_path / "work", ready_timeout=20)
     with pytest.raises(ApiServerStartError) as error:
         server.start()
     message = str(error.value)
@@ -190,13 +168,8 @@ def test_start_error_includes_the_tail_of_the_server_log_when_it_exits(tmp_path)
 
 def test_start_error_after_timeout_names_the_last_readyz_answer(tmp_path):
     bin_dir = _fake_bin_dir(tmp_path, 'echo "still starting"; exec sleep 60')
-    server = LocalApiServer(
-        bin_dir=bin_dir, work_root=tmp_path / "work", ready_timeout=5
-    )
-    with pytest.raises(
-        ApiServerStartError,
-        match=r"kube-apiserver was not ready after .*last /readyz answer",
-    ) as error:
+    server = LocalApiServer(bin_dir=bin_dir, work_root=tmp_path / "work", ready_timeout=5)
+    with pytest.raises(ApiServerStartError, match=r"kube-apiserver was not ready after .*last /readyz answer") as error:
         server.start()
     assert "still starting" in str(error.value)
     assert server.pids == {}
@@ -224,9 +197,7 @@ def test_valid_deployment_dry_runs_clean(kube_api_client):
 def test_dry_run_stores_nothing(kube_apiserver, kube_api_client):
     name = _unique("ghost")
     assert submit([_deployment(name)], kube_api_client) == []
-    status, _ = kube_apiserver.get(
-        f"/apis/apps/v1/namespaces/default/deployments/{name}"
-    )
+    status, _ = kube_apiserver.get(f"/apis/apps/v1/namespaces/default/deployments/{name}")
     assert status == 404
 
 
@@ -237,16 +208,11 @@ def test_one_object_dry_runs_in_well_under_a_second(request, kube_api_client):
     for _ in range(rounds):
         assert submit([_deployment()], kube_api_client) == []
     per_object = (time.monotonic() - began) / rounds
-    report_line(
-        request.config,
-        f"\n[kube-apiserver] dry-run of one Deployment: {per_object * 1000:.0f} ms",
-    )
+    report_line(request.config, f"\n[kube-apiserver] dry-run of one Deployment: {per_object * 1000:.0f} ms")
     assert per_object < 1.0
 
 
-def test_namespace_is_created_for_real_so_its_objects_can_be_checked(
-    kube_apiserver, kube_api_client
-):
+def test_namespace_is_created_for_real_so_its_objects_can_be_checked(kube_apiserver, kube_api_client):
     namespace = _unique("app")
     objects = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
@@ -278,9 +244,7 @@ def test_crd_is_established_before_its_custom_resource_is_checked(kube_api_clien
     assert submit([_crd(group, "Widget", "widgets"), widget], kube_api_client) == []
 
 
-def test_custom_resource_with_unknown_field_is_rejected_by_its_crd_schema(
-    kube_api_client,
-):
+def test_custom_resource_with_unknown_field_is_rejected_by_its_crd_schema(kube_api_client):
     group = f"{_unique('widgets')}.eaf.test"
     widget = {
         "apiVersion": f"{group}/v1",
@@ -288,9 +252,7 @@ def test_custom_resource_with_unknown_field_is_rejected_by_its_crd_schema(
         "metadata": {"name": "w1", "namespace": "default"},
         "spec": {"size": 3, "colour": "red"},
     }
-    rejection = _only(
-        submit([_crd(group, "Widget", "widgets"), widget], kube_api_client)
-    )
+    rejection = _only(submit([_crd(group, "Widget", "widgets"), widget], kube_api_client))
     assert rejection.kind == "Widget"
     assert 'unknown field "spec.colour"' in rejection.message
 
@@ -302,20 +264,13 @@ def test_selector_not_matching_template_labels_is_rejected(kube_api_client):
     deployment = _deployment()
     deployment["spec"]["template"]["metadata"]["labels"] = {"app": "other"}
     rejection = _only(submit([deployment], kube_api_client))
-    assert (rejection.kind, rejection.status, rejection.reason) == (
-        "Deployment",
-        422,
-        "Invalid",
-    )
+    assert (rejection.kind, rejection.status, rejection.reason) == ("Deployment", 422, "Invalid")
     assert "`selector` does not match template `labels`" in rejection.message
 
 
 def test_memory_request_above_limit_is_rejected(kube_api_client):
     deployment = _deployment()
-    _container(deployment)["resources"] = {
-        "requests": {"memory": "1Gi"},
-        "limits": {"memory": "512Mi"},
-    }
+    _container(deployment)["resources"] = {"requests": {"memory": "1Gi"}, "limits": {"memory": "512Mi"}}
     rejection = _only(submit([deployment], kube_api_client))
     assert rejection.status == 422
     assert "must be less than or equal to memory limit" in rejection.message
@@ -326,10 +281,7 @@ def test_unknown_field_is_rejected_by_strict_field_validation(kube_api_client):
     _container(deployment)["imagePullPolicyy"] = "Always"
     rejection = _only(submit([deployment], kube_api_client))
     assert rejection.status == 400
-    assert (
-        'unknown field "spec.template.spec.containers[0].imagePullPolicyy"'
-        in rejection.message
-    )
+    assert 'unknown field "spec.template.spec.containers[0].imagePullPolicyy"' in rejection.message
 
 
 def test_name_that_is_not_rfc_1123_is_rejected(kube_api_client):
@@ -341,6 +293,7 @@ def test_name_that_is_not_rfc_1123_is_rejected(kube_api_client):
 def test_object_in_a_missing_namespace_is_rejected(kube_api_client):
     namespace = _unique("absent")
     rejection = _only(submit([_deployment(namespace=namespace)], kube_api_client))
+    assert (rejection.kind, rejection.namespace, rejection.name) == ("Deployment", namespace, "web")
     assert (rejection.status, rejection.reason) == (404, "NotFound")
     assert f'namespaces "{namespace}" not found' in rejection.message
 
@@ -367,9 +320,7 @@ def test_each_bad_object_is_reported_once_among_good_ones(kube_api_client):
     bad_name = _deployment(name="Bad_Name")
     bad_port = _deployment(name="bad-port")
     _container(bad_port)["ports"] = [{"containerPort": 0}]
-    rejections = submit(
-        [_deployment(), bad_name, _deployment(name="web-2"), bad_port], kube_api_client
-    )
+    rejections = submit([_deployment(), bad_name, _deployment(name="web-2"), bad_port], kube_api_client)
     assert sorted(r.ref.name for r in rejections) == ["Bad_Name", "bad-port"]
 
 
@@ -383,16 +334,10 @@ def test_okd_route_is_not_checkable_here(kube_api_client):
         "metadata": {"name": "web", "namespace": "default"},
         "spec": {"to": {"kind": "Service", "name": "web"}},
     }
-    scc = {
-        "apiVersion": "security.openshift.io/v1",
-        "kind": "SecurityContextConstraints",
-        "metadata": {"name": "eaf"},
-    }
+    scc = {"apiVersion": "security.openshift.io/v1", "kind": "SecurityContextConstraints", "metadata": {"name": "eaf"}}
     result = check([_deployment(), route, scc], kube_api_client)
     assert result.rejections == []
-    assert [
-        (n.ref.kind, "OKD platform API" in n.why) for n in result.not_checkable
-    ] == [
+    assert [(n.ref.kind, "OKD platform API" in n.why) for n in result.not_checkable] == [
         ("Route", True),
         ("SecurityContextConstraints", True),
     ]
@@ -407,19 +352,12 @@ def test_custom_resource_without_its_crd_is_not_checkable_here(kube_api_client):
     }
     checkable, not_checkable = split_checkable([monitor], kube_api_client)
     assert checkable == []
-    assert (
-        "CustomResourceDefinition is neither among the submitted objects nor installed"
-        in not_checkable[0].why
-    )
+    assert "CustomResourceDefinition is neither among the submitted objects nor installed" in not_checkable[0].why
 
 
 def test_custom_resource_with_its_crd_submitted_is_checkable(kube_api_client):
     group = f"{_unique('gadgets')}.eaf.test"
-    gadget = {
-        "apiVersion": f"{group}/v1",
-        "kind": "Gadget",
-        "metadata": {"name": "g", "namespace": "default"},
-    }
+    gadget = {"apiVersion": f"{group}/v1", "kind": "Gadget", "metadata": {"name": "g", "namespace": "default"}}
     objects = [_crd(group, "Gadget", "gadgets"), gadget]
     checkable, not_checkable = split_checkable(copy.deepcopy(objects), kube_api_client)
     assert (len(checkable), not_checkable) == (2, [])

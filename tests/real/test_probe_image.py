@@ -28,6 +28,9 @@ import pytest
 
 from tests.support.libvirtd import libvirt, libvirt_system  # noqa: F401
 
+# Boots a real TCG VM under the system libvirtd: ~18 s for the module.
+pytestmark = [pytest.mark.real, pytest.mark.slow]
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "build-probe-image.sh"
 PROBE_DIR = REPO_ROOT / ".work" / "probe"
@@ -87,7 +90,9 @@ class ProbeRun:
 def _used_networks(conn: libvirt.virConnect) -> list[ipaddress.IPv4Network]:
     """Host routes and every libvirt network's addresses: a new /24 must overlap none."""
     used = [ipaddress.ip_network("192.168.122.0/24")]
-    routes = subprocess.run(["ip", "-j", "-4", "route", "show", "table", "all"], capture_output=True, text=True, check=True)
+    routes = subprocess.run(
+        ["ip", "-j", "-4", "route", "show", "table", "all"], capture_output=True, text=True, check=True
+    )
     for route in json.loads(routes.stdout or "[]"):
         dst = route.get("dst", "")
         if dst and dst != "default":
@@ -168,7 +173,9 @@ def _overlay_xml(name: str, base_path: Path, capacity_bytes: int) -> str:
 </volume>"""
 
 
-def _domain_xml(plan: Plan, *, kernel: Path, initrd: Path, cmdline: str, disk: Path, ignition: Path, console: Path) -> str:
+def _domain_xml(
+    plan: Plan, *, kernel: Path, initrd: Path, cmdline: str, disk: Path, ignition: Path, console: Path
+) -> str:
     return f"""
 <domain type='qemu'>
   <name>{plan.name}</name>
@@ -234,9 +241,11 @@ def _ignition_config(plan: Plan) -> bytes:
 
 
 def _build_probe_image() -> dict:
-    result = subprocess.run([str(BUILD_SCRIPT), str(PROBE_DIR)], capture_output=True, text=True, timeout=600, check=False)
+    result = subprocess.run(
+        [str(BUILD_SCRIPT), str(PROBE_DIR)], capture_output=True, text=True, timeout=600, check=False
+    )
     if result.returncode != 0:
-        pytest.fail(f"{BUILD_SCRIPT} failed:\n{result.stdout}{result.stderr}", pytrace=False)
+        pytest.fail(f"{BUILD_SCRIPT} failed (exit {result.returncode}):\n{result.stdout}{result.stderr}", pytrace=False)
     return json.loads((PROBE_DIR / "manifest.json").read_text())
 
 
@@ -281,7 +290,10 @@ def _cleanup(conn: libvirt.virConnect, plan: Plan, workdir: Path) -> list[str]:
     attempt("destroy network", lambda: conn.networkLookupByName(plan.name).destroy())
     attempt("undefine network", lambda: conn.networkLookupByName(plan.name).undefine())
     for vol in ("root.qcow2", "base.qcow2"):  # the overlay first: it depends on the base
-        attempt(f"delete volume {vol}", lambda v=vol: conn.storagePoolLookupByName(plan.name).storageVolLookupByName(v).delete())
+        attempt(
+            f"delete volume {vol}",
+            lambda v=vol: conn.storagePoolLookupByName(plan.name).storageVolLookupByName(v).delete(),
+        )
     attempt("destroy pool", lambda: conn.storagePoolLookupByName(plan.name).destroy())
     attempt("undefine pool", lambda: conn.storagePoolLookupByName(plan.name).undefine())
     attempt("remove workdir", lambda: shutil.rmtree(workdir) if workdir.exists() else None)
@@ -329,7 +341,13 @@ def probe_run(libvirt_system: Callable[[], libvirt.virConnect]) -> Iterator[Prob
         cmdline = f"{manifest['cmdline']} eaf.probe_interval={PROBE_INTERVAL_SECONDS}"
         dom = conn.defineXML(
             _domain_xml(
-                plan, kernel=kernel, initrd=initrd, cmdline=cmdline, disk=Path(root.path()), ignition=ignition, console=console
+                plan,
+                kernel=kernel,
+                initrd=initrd,
+                cmdline=cmdline,
+                disk=Path(root.path()),
+                ignition=ignition,
+                console=console,
             )
         )
         started = time.monotonic()
@@ -342,7 +360,10 @@ def probe_run(libvirt_system: Callable[[], libvirt.virConnect]) -> Iterator[Prob
             return len(run.lines) >= n
 
         if not _wait(lambda: have_lines(1), FIRST_LINE_TIMEOUT_SECONDS):
-            pytest.fail(f"no EAF-PROBE line within {FIRST_LINE_TIMEOUT_SECONDS}s; console:\n{run.console[-4000:]}", pytrace=False)
+            pytest.fail(
+                f"no EAF-PROBE line within {FIRST_LINE_TIMEOUT_SECONDS}s; console:\n{run.console[-4000:]}",
+                pytrace=False,
+            )
         # The line repeats so that a late reader still finds it.
         _wait(lambda: have_lines(2), PROBE_INTERVAL_SECONDS * 4 + 10)
 

@@ -75,9 +75,7 @@ def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
 def _require_binary(name: str, bin_dir: Path) -> Path:
     path = bin_dir / name
     if not path.is_file():
-        raise MissingK8sToolsError(
-            f"{path} is missing: {BUILD_HINT} (builds etcd, kube-apiserver, kubectl)"
-        )
+        raise MissingK8sToolsError(f"{path} is missing: {BUILD_HINT} (builds etcd, kube-apiserver, kubectl)")
     return path
 
 
@@ -85,10 +83,7 @@ class LocalApiServer:
     """etcd and kube-apiserver on 127.0.0.1 with free ports and a temporary data directory."""
 
     def __init__(
-        self,
-        bin_dir: Path = BIN_DIR,
-        work_root: Path = WORK_ROOT,
-        ready_timeout: float = DEFAULT_READY_TIMEOUT,
+        self, bin_dir: Path = BIN_DIR, work_root: Path = WORK_ROOT, ready_timeout: float = DEFAULT_READY_TIMEOUT
     ) -> None:
         self._bin_dir = bin_dir
         self._work_root = work_root
@@ -166,10 +161,7 @@ class LocalApiServer:
     def pids(self) -> dict[str, int]:
         return {
             name: proc.pid
-            for name, proc in (
-                ("etcd", self._etcd),
-                ("kube-apiserver", self._apiserver),
-            )
+            for name, proc in (("etcd", self._etcd), ("kube-apiserver", self._apiserver))
             if proc is not None
         }
 
@@ -181,9 +173,7 @@ class LocalApiServer:
         """GET an API path as admin; returns (HTTP status, body)."""
         request = urllib.request.Request(f"{self.url}{path}")
         try:
-            with urllib.request.urlopen(
-                request, context=self._ssl_context(), timeout=timeout
-            ) as response:
+            with urllib.request.urlopen(request, context=self._ssl_context(), timeout=timeout) as response:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode(errors="replace")
@@ -210,9 +200,7 @@ class LocalApiServer:
     def _spawn(self, argv: list[str], log_path: Path) -> subprocess.Popen:
         log = log_path.open("wb")
         self._log_files.append(log)
-        return subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-        )
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
 
     def _start_etcd(self, etcd_bin: Path) -> str:
         work_dir = self._require_work_dir()
@@ -275,9 +263,7 @@ class LocalApiServer:
         context.load_cert_chain(str(pki.client_cert), str(pki.client_key))
         return context
 
-    def _deadline_error(
-        self, what: str, began: float, detail: str
-    ) -> ApiServerStartError:
+    def _deadline_error(self, what: str, began: float, detail: str) -> ApiServerStartError:
         return ApiServerStartError(
             f"{what} was not ready after {time.monotonic() - began:.1f}s (timeout {self.ready_timeout:.0f}s): "
             f"{detail}\n"
@@ -296,9 +282,7 @@ class LocalApiServer:
         while time.monotonic() - began < self.ready_timeout:
             self._check_alive("etcd", self._etcd, began)
             try:
-                with urllib.request.urlopen(
-                    f"{etcd_url}/health", timeout=2
-                ) as response:
+                with urllib.request.urlopen(f"{etcd_url}/health", timeout=2) as response:
                     body = response.read().decode()
                 if json.loads(body).get("health") == "true":
                     return
@@ -320,9 +304,7 @@ class LocalApiServer:
             except OSError as error:
                 last = str(error)
             time.sleep(0.2)
-        raise self._deadline_error(
-            "kube-apiserver", began, f"last /readyz answer: {last}"
-        )
+        raise self._deadline_error("kube-apiserver", began, f"last /readyz answer: {last}")
 
     def _write_kubeconfig(self) -> None:
         pki = self._pki
@@ -330,40 +312,30 @@ class LocalApiServer:
         kubeconfig = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [
-                {
-                    "name": "local",
-                    "cluster": {
-                        "server": self.url,
-                        "certificate-authority": str(pki.ca_cert),
-                    },
-                }
-            ],
+            "clusters": [{"name": "local", "cluster": {"server": self.url, "certificate-authority": str(pki.ca_cert)}}],
             "users": [
                 {
                     "name": "admin",
-                    "user": {
-                        "client-certificate": str(pki.client_cert),
-                        "client-key": str(pki.client_key),
-                    },
+                    "user": {"client-certificate": str(pki.client_cert), "client-key": str(pki.client_key)},
                 }
             ],
-            "contexts": [
-                {"name": "local", "context": {"cluster": "local", "user": "admin"}}
-            ],
+            "contexts": [{"name": "local", "context": {"cluster": "local", "user": "admin"}}],
             "current-context": "local",
         }
         self.kubeconfig_path.write_text(json.dumps(kubeconfig, indent=2))
 
 
 def report_line(config: pytest.Config, line: str) -> None:
-    # The terminal reporter prints even while output is captured; xdist workers have
-    # none, so fall back to stderr there.
+    """Print a line into the pytest output even while output is being captured."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(line)
-    else:
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        # xdist workers have no terminal; stderr ends up in the worker's report.
         print(line, file=sys.stderr)
+        return
+    # Capture is at file-descriptor level, so the reporter's writes would be swallowed too.
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

@@ -40,11 +40,7 @@ def _new_key() -> ec.EllipticCurvePrivateKey:
 
 def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
     path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     path.chmod(0o600)
 
@@ -53,9 +49,7 @@ def _write_cert(cert: x509.Certificate, path: Path) -> None:
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
-def _builder(
-    subject: x509.Name, issuer: x509.Name, public_key
-) -> x509.CertificateBuilder:
+def _builder(subject: x509.Name, issuer: x509.Name, public_key) -> x509.CertificateBuilder:
     # Backdate a little so a clock step between processes does not make it "not yet valid".
     now = datetime.datetime.now(datetime.UTC)
     return (
@@ -97,9 +91,7 @@ def _leaf(
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     )
     if sans:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName(sans), critical=False
-        )
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     return builder.sign(ca_key, hashes.SHA256()), key
 
 
@@ -108,9 +100,7 @@ def create_pki(directory: Path) -> ApiServerPki:
     directory.mkdir(parents=True, exist_ok=True)
 
     ca_key = _new_key()
-    ca_name = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, "eaf-test-apiserver-ca")]
-    )
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "eaf-test-apiserver-ca")])
     ca_cert = (
         _builder(ca_name, ca_name, ca_key.public_key())
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
@@ -168,8 +158,6 @@ def create_pki(directory: Path) -> ApiServerPki:
     _write_key(client_key, pki.client_key)
     _write_key(sa_key, pki.service_account_key)
     pki.service_account_pub.write_bytes(
-        sa_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        sa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     return pki

@@ -71,6 +71,14 @@ class Rejection:
     def kind(self) -> str:
         return self.ref.kind
 
+    @property
+    def namespace(self) -> str | None:
+        return self.ref.namespace
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
     def __str__(self) -> str:
         return f"{self.ref}: HTTP {self.status} {self.reason}: {self.message}"
 
@@ -97,11 +105,7 @@ class _Response:
 
 
 def _request(
-    client: ApiClient,
-    method: str,
-    path: str,
-    query: list[tuple[str, str]] | None = None,
-    body: dict | None = None,
+    client: ApiClient, method: str, path: str, query: list[tuple[str, str]] | None = None, body: dict | None = None
 ) -> _Response:
     # Raw calls: the generated typed APIs cannot take arbitrary kinds, and the raw
     # response keeps the server's Status message intact.
@@ -109,10 +113,7 @@ def _request(
         method,
         path,
         query_params=query or [],
-        header_params={
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-        },
+        header_params={"Accept": "application/json", "Content-Type": "application/json"},
         body=body,
         auth_settings=["BearerToken"],
     )
@@ -123,11 +124,7 @@ def _request(
         parsed = json.loads(text) if text else None
     except ValueError:
         parsed = None
-    return _Response(
-        status=response.status,
-        body=parsed if isinstance(parsed, dict) else None,
-        text=text,
-    )
+    return _Response(status=response.status, body=parsed if isinstance(parsed, dict) else None, text=text)
 
 
 def _rejection(ref: ObjectRef, response: _Response) -> Rejection:
@@ -178,43 +175,37 @@ def served_groups(client: ApiClient) -> set[str]:
     """API groups the server serves ("" is the core group)."""
     response = _request(client, "GET", "/apis")
     if not _ok(response) or response.body is None:
-        raise RuntimeError(
-            f"GET /apis failed: HTTP {response.status}: {response.text[:500]}"
-        )
+        raise RuntimeError(f"GET /apis failed: HTTP {response.status}: {response.text[:500]}")
     return {""} | {group["name"] for group in response.body.get("groups", [])}
 
 
 def _crd_group_kinds(crds: Iterable[dict]) -> set[tuple[str, str]]:
     return {
-        (
-            crd.get("spec", {}).get("group", ""),
-            crd.get("spec", {}).get("names", {}).get("kind", ""),
-        )
-        for crd in crds
+        (crd.get("spec", {}).get("group", ""), crd.get("spec", {}).get("names", {}).get("kind", "")) for crd in crds
     }
 
 
 def installed_crds(client: ApiClient) -> list[dict]:
     response = _request(client, "GET", CRD_API_PATH)
     if not _ok(response) or response.body is None:
-        raise RuntimeError(
-            f"GET {CRD_API_PATH} failed: HTTP {response.status}: {response.text[:500]}"
-        )
+        raise RuntimeError(f"GET {CRD_API_PATH} failed: HTTP {response.status}: {response.text[:500]}")
     return list(response.body.get("items", []))
 
 
+def _is_namespace(obj: dict) -> bool:
+    return obj.get("kind") == "Namespace" and obj.get("apiVersion") == "v1"
+
+
 def _is_crd(obj: dict) -> bool:
-    return obj.get("kind") == "CustomResourceDefinition" and str(
-        obj.get("apiVersion", "")
-    ).startswith("apiextensions.k8s.io/")
+    return obj.get("kind") == "CustomResourceDefinition" and str(obj.get("apiVersion", "")).startswith(
+        "apiextensions.k8s.io/"
+    )
 
 
 # -- classification --------------------------------------------------------------------
 
 
-def split_checkable(
-    objects: list[dict], client: ApiClient
-) -> tuple[list[dict], list[NotCheckable]]:
+def split_checkable(objects: list[dict], client: ApiClient) -> tuple[list[dict], list[NotCheckable]]:
     """Separate what this vanilla server can judge from what it cannot.
 
     Built-in groups are always checkable: a wrong kind or version there is a real error
@@ -222,9 +213,7 @@ def split_checkable(
     submitted objects or already installed. OKD platform groups never are.
     """
     installed = installed_crds(client)
-    crd_kinds = _crd_group_kinds(installed) | _crd_group_kinds(
-        o for o in objects if _is_crd(o)
-    )
+    crd_kinds = _crd_group_kinds(installed) | _crd_group_kinds(o for o in objects if _is_crd(o))
     crd_groups = {group for group, _ in _crd_group_kinds(installed)}
     builtin_groups = served_groups(client) - crd_groups
 
@@ -235,17 +224,9 @@ def split_checkable(
         group = ref.group
         if group.endswith(OKD_GROUP_SUFFIX):
             not_checkable.append(
-                NotCheckable(
-                    ref,
-                    f"{group} is an OKD platform API that a vanilla kube-apiserver does not serve",
-                )
+                NotCheckable(ref, f"{group} is an OKD platform API that a vanilla kube-apiserver does not serve")
             )
-        elif (
-            not ref.api_version
-            or not ref.kind
-            or group in builtin_groups
-            or (group, ref.kind) in crd_kinds
-        ):
+        elif not ref.api_version or not ref.kind or group in builtin_groups or (group, ref.kind) in crd_kinds:
             checkable.append(obj)
         else:
             not_checkable.append(
@@ -263,9 +244,7 @@ def split_checkable(
 
 def _collection_path(api_version: str, plural: str, namespace: str | None) -> str:
     base = _group_version_path(api_version)
-    return (
-        f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
-    )
+    return f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
 
 
 def _create_for_real(client: ApiClient, obj: dict, path: str) -> _Response:
@@ -293,13 +272,7 @@ def _ensure_crd(client: ApiClient, crd: dict) -> Rejection | None:
             **(crd.get("metadata") or {}),
             "resourceVersion": current.body["metadata"]["resourceVersion"],
         }
-        response = _request(
-            client,
-            "PUT",
-            f"{CRD_API_PATH}/{ref.name}",
-            [("fieldValidation", "Strict")],
-            updated,
-        )
+        response = _request(client, "PUT", f"{CRD_API_PATH}/{ref.name}", [("fieldValidation", "Strict")], updated)
     if not _ok(response):
         return _rejection(ref, response)
     return _wait_established(client, ref)
@@ -313,18 +286,14 @@ def _wait_established(client: ApiClient, ref: ObjectRef) -> Rejection | None:
         if _ok(response) and response.body is not None:
             conditions = {
                 c["type"]: c
-                for c in response.body.get("status", {}).get("conditions", [])
+                # A brand-new CRD has no status conditions yet (null, not []).
+                for c in (response.body.get("status") or {}).get("conditions") or []
             }
             if conditions.get("Established", {}).get("status") == "True":
                 return _wait_discoverable(client, response.body, deadline)
             names = conditions.get("NamesAccepted", {})
             if names.get("status") == "False":
-                return Rejection(
-                    ref,
-                    422,
-                    str(names.get("reason", "")),
-                    str(names.get("message", "")),
-                )
+                return Rejection(ref, 422, str(names.get("reason", "")), str(names.get("message", "")))
         time.sleep(0.1)
     return Rejection(
         ref,
@@ -334,25 +303,15 @@ def _wait_established(client: ApiClient, ref: ObjectRef) -> Rejection | None:
     )
 
 
-def _wait_discoverable(
-    client: ApiClient, crd: dict, deadline: float
-) -> Rejection | None:
+def _wait_discoverable(client: ApiClient, crd: dict, deadline: float) -> Rejection | None:
     # Discovery is published by a controller shortly after Established; resolving the
     # kind before that would wrongly report it as not served.
     spec = crd.get("spec", {})
-    wanted = [
-        f"{spec.get('group')}/{v['name']}"
-        for v in spec.get("versions", [])
-        if v.get("served")
-    ]
+    wanted = [f"{spec.get('group')}/{v['name']}" for v in spec.get("versions", []) if v.get("served")]
     kind = spec.get("names", {}).get("kind", "")
     while wanted and time.monotonic() < deadline:
         discovery = _Discovery(client)
-        wanted = [
-            api_version
-            for api_version in wanted
-            if discovery.resolve(api_version, kind) is None
-        ]
+        wanted = [api_version for api_version in wanted if discovery.resolve(api_version, kind) is None]
         if wanted:
             time.sleep(0.1)
     if not wanted:
@@ -365,21 +324,14 @@ def _wait_discoverable(
     )
 
 
-def _dry_run_create(
-    client: ApiClient, discovery: _Discovery, obj: dict
-) -> Rejection | None:
+def _dry_run_create(client: ApiClient, discovery: _Discovery, obj: dict) -> Rejection | None:
     ref = ObjectRef.of(obj)
     if not ref.api_version or not ref.kind:
-        return Rejection(
-            ref, STATUS_NOT_SENT, "Invalid", "object has no apiVersion or kind"
-        )
+        return Rejection(ref, STATUS_NOT_SENT, "Invalid", "object has no apiVersion or kind")
     resolved = discovery.resolve(ref.api_version, ref.kind)
     if resolved is None:
         return Rejection(
-            ref,
-            STATUS_NOT_SENT,
-            "NotFound",
-            f"the server does not serve kind {ref.kind} in {ref.api_version}",
+            ref, STATUS_NOT_SENT, "NotFound", f"the server does not serve kind {ref.kind} in {ref.api_version}"
         )
     plural, namespaced = resolved
     namespace = (ref.namespace or _DEFAULT_NAMESPACE) if namespaced else None
@@ -401,7 +353,7 @@ def submit(objects: list[dict], client: ApiClient) -> list[Rejection]:
     """
     rejections: list[Rejection] = []
     for obj in objects:
-        if obj.get("kind") == "Namespace" and obj.get("apiVersion") == "v1":
+        if _is_namespace(obj):
             rejection = _ensure_namespace(client, obj)
             if rejection is not None:
                 rejections.append(rejection)
@@ -415,9 +367,7 @@ def submit(objects: list[dict], client: ApiClient) -> list[Rejection]:
     # Created after the CRDs so no group-version is cached from before they were served.
     discovery = _Discovery(client)
     for obj in objects:
-        if (
-            obj.get("kind") == "Namespace" and obj.get("apiVersion") == "v1"
-        ) or _is_crd(obj):
+        if _is_namespace(obj) or _is_crd(obj):
             continue
         rejection = _dry_run_create(client, discovery, obj)
         if rejection is not None:
@@ -434,6 +384,4 @@ class CheckResult:
 def check(objects: list[dict], client: ApiClient) -> CheckResult:
     """`split_checkable` then `submit`: everything the server refused, and everything it cannot judge."""
     checkable, not_checkable = split_checkable(objects, client)
-    return CheckResult(
-        rejections=submit(checkable, client), not_checkable=not_checkable
-    )
+    return CheckResult(rejections=submit(checkable, client), not_checkable=not_checkable)

@@ -30,8 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 START_SCRIPT = REPO_ROOT / "scripts" / "start-libvirtd.sh"
 SYSTEM_URI = "qemu:///system"
 INSTALL_HINT = (
-    "apt-get install -y libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base "
-    "(or run .ci/run)"
+    "apt-get install -y libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base (or run .ci/run)"
 )
 # The first start probes QEMU's capabilities (~8 s here); the script itself waits up to 90 s.
 _START_TIMEOUT_SECONDS = 150
