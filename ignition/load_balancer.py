@@ -11,6 +11,7 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from ignition.document import file_entry, unit_entry
+from ignition.node import dns_servers
 from ignition.templates import render_template
 from infra.catalog import versions
 from infra.plan.addresses import host_address
@@ -50,15 +51,14 @@ def api_backends(loaded: LoadedStack) -> list[Backend]:
     return backends
 
 
-def ingress_backends(loaded: LoadedStack) -> list[Backend]:
-    """Ingress (80/443) goes where routers run: the worker pool (GPU workers are in it too), else the controllers."""
-    workers = loaded.plan.by_role(Role.WORKER, Role.GPU_WORKER)
-    return [Backend(n.name, str(n.ip)) for n in workers or loaded.plan.by_role(Role.CONTROLLER)]
+# Server slots HAProxy keeps for the ingress nodes it finds in DNS: more than any cluster here has workers.
+INGRESS_SLOTS = 64
 
 
 def haproxy_config(loaded: LoadedStack) -> str:
     return render_template("haproxy.cfg.j2", domain=loaded.plan.domain, api_servers=api_backends(loaded),
-                           ingress_servers=ingress_backends(loaded),
+                           ingress_name=loaded.plan.ingress_name, ingress_slots=INGRESS_SLOTS,
+                           nameservers=[str(s) for s in dns_servers(loaded.plan.network, loaded.stack)],
                            runtime_api=loaded.spec.okd.install.lb_runtime_api)
 
 

@@ -89,6 +89,7 @@ class ReservationDef:
     ip: IPv4Address
     hostname: str
     fqdn: str
+    dns_names: tuple[str, ...]  # the FQDN, plus the ingress name for nodes that carry OKD's routers
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ def host_layouts(plan: ClusterPlan, os_image: dict, domain_type: str, autostart:
     if not image_name.endswith(".qcow2") and os_image.get("format", "qcow2") == "qcow2":
         image_name += ".qcow2"
     routed = net.mode != "bridge"
+    ingress = set(plan.ingress_nodes)
     # DHCP hands out only reserved addresses in practice; the range spans the CIDR after the gateway.
     dhcp_first, dhcp_last = net.gateway + 1, net.cidr.broadcast_address - 1
     layouts = []
@@ -205,14 +207,17 @@ def host_layouts(plan: ClusterPlan, os_image: dict, domain_type: str, autostart:
         ignitions: list[IgnitionDef] = []
         for node in nodes:
             root = _root_volume(plan, node)
+            # The bootstrap node is disposable: protecting its disk would make Pulumi refuse to remove it after
+            # the install (eaf:nodes.bootstrap.enabled: false).
+            protect = prod and node.role is not Role.BOOTSTRAP
             volumes.append(VolumeDef(host.name, host.pool_name, root, node.name, "root", node.disk_gib * GIB,
-                                     "qcow2", image_name, prod))
+                                     "qcow2", image_name, protect))
             data = []
             for disk in node.data_disks:
                 name = f"{node.domain_name}-{disk.name}.qcow2"
                 data.append(name)
                 volumes.append(VolumeDef(host.name, host.pool_name, name, node.name, "data", disk.size_gib * GIB,
-                                         "qcow2", None, prod))
+                                         "qcow2", None, protect))
             ignition = IgnitionDef(host.name, host.pool_name, f"{node.domain_name}.ign", node.name)
             ignitions.append(ignition)
             domains.append(DomainDef(
@@ -236,7 +241,8 @@ def host_layouts(plan: ClusterPlan, os_image: dict, domain_type: str, autostart:
             ),
             network=network, volumes=tuple(volumes), ignitions=tuple(ignitions), domains=tuple(domains),
             reservations=tuple(
-                ReservationDef(host.name, host.uri, net.name, n.name, n.mac, n.ip, n.hostname, n.fqdn)
+                ReservationDef(host.name, host.uri, net.name, n.name, n.mac, n.ip, n.hostname, n.fqdn,
+                               (n.fqdn, plan.ingress_name) if n in ingress else (n.fqdn,))
                 for n in nodes
             ) if routed else (),
         ))

@@ -83,6 +83,10 @@ def _check_network(spec: ClusterSpec) -> list[Problem]:
     if net.mode == "bridge" and not net.bridge:
         problems.append(Problem("eaf:network.bridge", None, "bridge mode needs the name of the host bridge",
                                 "set eaf:network.bridge to the bridge every hypervisor has on the cluster VLAN"))
+    if net.mode == "bridge" and not net.dns_servers:  # the nodes' keyfiles (ignition/node.py) name them
+        problems.append(Problem("eaf:network.dnsServers", [], "a bridge network has no libvirt DNS, so the nodes "
+                                "need the site's", "list the DNS servers that hold the cluster's records (api, "
+                                "api-int, *.apps), e.g. [10.0.0.53]"))
     return problems
 
 

@@ -91,6 +91,17 @@ class ClusterPlan:
     def by_role(self, *roles: Role) -> tuple[PlannedNode, ...]:
         return tuple(n for n in self.nodes if n.role in roles)
 
+    @property
+    def ingress_nodes(self) -> tuple[PlannedNode, ...]:
+        """Where OKD's routers run: the workers (GPU workers too), or the controllers of a cluster without workers."""
+        return self.by_role(Role.WORKER, Role.GPU_WORKER) or self.by_role(Role.CONTROLLER)
+
+    @property
+    def ingress_name(self) -> str:
+        """A DNS name with one A record per ingress node. The load balancer resolves it at run time, so adding or
+        removing a worker changes DNS only, never the balancer's configuration (or its VM)."""
+        return f"ingress.{self.domain}"
+
     def on_host(self, host: str) -> tuple[PlannedNode, ...]:
         return tuple(n for n in self.nodes if n.host == host)
 

@@ -130,10 +130,15 @@ def place(hosts: tuple[Host, ...], demands: list[Demand], spread_controllers: bo
             ))
 
     # 2. The rest, most constrained first. Sort keys end in the host's position in eaf:hosts, so ties are stable.
-    rank = {"gpu-worker": 0, "controller": 1, "worker": 2, "load-balancer": 3, "bootstrap": 4}
+    # A node is placed only after the nodes it must not move: the load balancer before the workers (so a worker
+    # count change never moves it to a freed host), the bootstrap node last (so removing it after the install moves
+    # nothing), and within a group in index order (worker-10 after worker-9, not after worker-1), so adding or
+    # removing the last nodes of a group leaves every other node where it was.
+    rank = {"gpu-worker": 0, "controller": 1, "load-balancer": 2, "worker": 3, "bootstrap": 4}
+    position = {d.node: i for i, d in enumerate(demands)}
     pending = sorted(
         (d for d in demands if d.pinned_host is None and d.node not in host_of),
-        key=lambda d: (rank.get(d.role, 9), d.node),
+        key=lambda d: (rank.get(d.role, 9), position[d.node]),
     )
     for demand in pending:
         candidates = [h for h in hosts if _fits(free[h.name], demand)]
@@ -161,10 +166,10 @@ def place(hosts: tuple[Host, ...], demands: list[Demand], spread_controllers: bo
                 "lower the group's count, vcpu, memoryGiB or diskGiB, or add a host to eaf:hosts",
             ))
             continue
-        best = min(
-            candidates,
-            key=lambda h: (free[h.name].counts.get(demand.role, 0), -free[h.name].memory_gib, order[h.name]),
-        )
+        # Spread each role over the hosts, ties to the host listed first. Not "most free memory": that makes a node's
+        # host depend on every other node's size, so adding a worker or dropping the bootstrap node would move
+        # (= replace) unrelated VMs. Capacity still decides through `candidates`.
+        best = min(candidates, key=lambda h: (free[h.name].counts.get(demand.role, 0), order[h.name]))
         settle(demand, best.name)
         if demand.gpus_wanted:
             matching = [a for a, model in free[best.name].gpus if demand.gpu_model in (None, model)]

@@ -19,5 +19,6 @@ def site_records(plan: ClusterPlan) -> dict[str, list[dict[str, str]]]:
             {"name": f"api-int.{plan.domain}", "type": "A", "value": str(net.api_ip)},
             {"name": f"*.apps.{plan.domain}", "type": "A", "value": str(net.ingress_ip)},
             *({"name": n.fqdn, "type": "A", "value": str(n.ip)} for n in plan.nodes),
+            *({"name": plan.ingress_name, "type": "A", "value": str(n.ip)} for n in plan.ingress_nodes),
         ],
     }

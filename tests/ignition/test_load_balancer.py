@@ -40,21 +40,50 @@ def test_api_and_machine_config_go_to_bootstrap_and_controllers(stack):
         assert servers[section] == want, f"{stack}/lb {section}: {servers[section]} != {want}"
 
 
+def _templates(stack: str, overrides: dict | None = None) -> dict[str, str]:
+    """{listen section: the server-template line} of the balancer's haproxy.cfg."""
+    found, section = {}, None
+    for line in _lb(stack, overrides).file_text("/etc/haproxy/haproxy.cfg").splitlines():
+        if line.startswith("listen "):
+            section = line.split()[1]
+        elif line.strip().startswith("server-template ") and section:
+            found[section] = line.strip()
+    return found
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod-a", "prod-b", "local"])
-def test_ingress_goes_to_workers_and_gpu_workers(stack):
+def test_ingress_backends_come_from_the_ingress_dns_name(stack):
     plan = loaded_stack(stack).plan
-    servers = _servers(stack)
+    templates = _templates(stack)
     for section in INGRESS_SECTIONS:
-        want = [(n.name, f"{n.ip}:{_port(section)}") for n in plan.by_role(Role.WORKER, Role.GPU_WORKER)]
-        assert servers[section] == want, f"{stack}/lb {section}: {servers[section]} != {want}"
+        words = templates[section].split()
+        assert words[1:4] == ["ingress", "1-64", f"{plan.ingress_name}:{_port(section)}"], templates[section]
+        assert "resolvers cluster" in templates[section] and "check port 1936" in templates[section]
 
 
-def test_ingress_goes_to_controllers_when_there_are_no_workers():
+@pytest.mark.parametrize("stack", ["dev", "local"])
+def test_the_balancer_resolves_through_the_nodes_dns(stack):
+    loaded = loaded_stack(stack)
+    config = _lb(stack).file_text("/etc/haproxy/haproxy.cfg")
+    want = [str(s) for s in (loaded.plan.network.dns_servers or (loaded.plan.network.gateway,))]
+    got = [line.split()[2].removesuffix(":53") for line in config.splitlines() if line.strip().startswith("nameserver")]
+    assert got == want, f"{stack}/lb nameservers {got} != {want}"
+
+
+def test_ingress_dns_name_lists_workers_or_controllers_when_there_are_none():
+    with_workers = loaded_stack("local").plan
+    assert [n.name for n in with_workers.ingress_nodes] == ["worker-0", "worker-1"]
     overrides = {"nodes": {"workers": {"count": 0}, "gpuWorkers": {"count": 0}}}
-    plan = loaded_stack("local", json.dumps(overrides)).plan
-    servers = _servers("local", overrides)
-    want = [(n.name, f"{n.ip}:443") for n in plan.by_role(Role.CONTROLLER)]
-    assert servers["ingress-router-443"] == want, f"local/lb: {servers['ingress-router-443']}"
+    without = loaded_stack("local", json.dumps(overrides)).plan
+    assert [n.name for n in without.ingress_nodes] == ["ctrl-0", "ctrl-1", "ctrl-2"]
+
+
+def test_changing_the_worker_count_does_not_change_the_balancers_ignition():
+    """Otherwise adding a worker would replace the balancer VM (and cut the API off while it boots)."""
+    two = loaded_stack("local")
+    three = loaded_stack("local", json.dumps({"nodes": {"workers": {"count": 3}}}))
+    assert render_node(two, two.plan.node("lb"), okd_fixture_configs(), SSH_KEYS) == \
+        render_node(three, three.plan.node("lb"), okd_fixture_configs(), SSH_KEYS)
 
 
 def test_turning_the_bootstrap_node_off_does_not_change_the_balancers_ignition():
@@ -69,7 +98,7 @@ def test_turning_the_bootstrap_node_off_does_not_change_the_balancers_ignition()
 
 def test_every_backend_is_health_checked():
     config = _lb("dev").file_text("/etc/haproxy/haproxy.cfg")
-    servers = [line for line in config.splitlines() if line.strip().startswith("server ")]
+    servers = [line for line in config.splitlines() if line.strip().startswith(("server ", "server-template "))]
     unchecked = [line.strip() for line in servers if " check" not in line]
     assert servers and not unchecked, f"dev/lb: servers without health checks: {unchecked}"
 

@@ -96,7 +96,7 @@ def _all_inputs(run) -> dict[str, object]:
 @pytest.mark.parametrize("overrides", [
     {"nodes": {"workers": {"memoryGiB": 96}}},
     {"nodes": {"gpuWorkers": {"vcpu": 60}}},
-    {"apps": {"jupyterhub": {"enabled": False}}},
+    {"apps": {"triton": {"enabled": False}}},
 ], ids=["worker-memory", "gpu-worker-vcpu", "app-toggle"])
 def test_a_change_that_must_not_reinstall_leaves_every_install_command_unchanged(stack_runs, overrides):
     before, after = _all_inputs(stack_runs("dev")), _all_inputs(run_stack("dev", overrides=overrides))

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from ipaddress import IPv4Address, IPv4Network
 from pathlib import PurePosixPath
 
-from infra.libvirt.model import BaseImageDef, DomainDef, NetworkDef, PoolDef, VolumeDef
+from infra.libvirt.model import BaseImageDef, DomainDef, NetworkDef, PoolDef, ReservationDef, VolumeDef
 
 TEMPLATES = PurePosixPath(__file__).parent.parent / "templates"
 # Where QEMU (on the hypervisor) writes each domain's serial console; the local tier reads these logs.
@@ -50,22 +49,6 @@ def pool_xml(pool: PoolDef) -> str:
     return render("pool.xml.j2", name=pool.name, path=pool.path, mode=POOL_MODE)
 
 
-@dataclass(frozen=True)
-class DhcpRange:
-    start: IPv4Address
-    end: IPv4Address
-
-
-def dhcp_range(network: NetworkDef) -> DhcpRange | None:
-    """Free addresses above every reserved one (and the gateway), up to the last usable address. Nodes get
-    their reservation; the range only serves anything else on the segment. None when no address is left."""
-    cidr = IPv4Network(f"{network.gateway}/{network.prefix_length}", strict=False)
-    taken = [network.gateway, *(h.ip for h in network.dhcp_hosts), *(h.ip for h in network.dns_hosts)]
-    start = max(taken) + 1
-    end = cidr.broadcast_address - 1
-    return DhcpRange(start, end) if start <= end else None
-
-
 def network_xml(network: NetworkDef) -> str:
     bridge_mode = network.mode == "bridge"
     options = () if bridge_mode else (f"address=/apps.{network.domain}/{network.apps_wildcard_ip}",)
@@ -73,8 +56,24 @@ def network_xml(network: NetworkDef) -> str:
         "network.xml.j2", name=network.name, mode=network.mode, bridge=network.bridge, bridge_mode=bridge_mode,
         mtu=network.mtu, domain=network.domain, gateway=network.gateway, prefix_length=network.prefix_length,
         dns_forwarders=network.dns_forwarders, dns_hosts=network.dns_hosts, dhcp_hosts=network.dhcp_hosts,
-        dhcp_range=dhcp_range(network), dnsmasq_options=options,
+        dhcp_first=network.dhcp_first, dhcp_last=network.dhcp_last, dnsmasq_options=options,
     )
+
+
+def reservation_dhcp_xml(reservation: ReservationDef) -> str:
+    """The <host> element virNetworkUpdate adds to the network's DHCP section."""
+    return render("reservation-dhcp-host.xml.j2", mac=reservation.mac, name=reservation.hostname, ip=reservation.ip)
+
+
+def reservation_dns_xml(reservation: ReservationDef) -> str:
+    """The <host> element virNetworkUpdate adds to the network's DNS section."""
+    return render("reservation-dns-host.xml.j2", ip=reservation.ip, names=reservation.dns_names)
+
+
+def dns_host_selector_xml(ip: object) -> str:
+    """Names one DNS record by address only, for virNetworkUpdate's delete: records share names (the ingress name
+    has one record per router node) and libvirt refuses a delete that matches several records."""
+    return render("dns-host-selector.xml.j2", ip=ip)
 
 
 def volume_path(pool: PoolDef, volume_name: str) -> str:

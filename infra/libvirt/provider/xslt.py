@@ -32,7 +32,7 @@ def pci_fields(address: str) -> PciFields:
     except ValueError:
         raise ValueError(f"not a PCI address (DDDD:BB:SS.F): {address!r}") from None
     limits = (0xFFFF, 0xFF, 0x1F, 0x7)
-    if any(value > limit for value, limit in zip(fields, limits)):
+    if any(value > limit for value, limit in zip(fields, limits, strict=True)):
         raise ValueError(f"PCI address out of range (slot <= 0x1f, function <= 7): {address!r}")
     return PciFields(f"0x{fields[0]:04x}", f"0x{fields[1]:02x}", f"0x{fields[2]:02x}", f"0x{fields[3]:x}")
 
@@ -61,10 +61,13 @@ def gpu_passthrough_xslt(domain: DomainDef) -> str | None:
 
 
 def network_xslt(network: NetworkDef) -> str | None:
-    """The stylesheet setting the gateway address and the DHCP reservations; None for bridge networks, where
-    libvirt runs neither (the site's DHCP/DNS serve the segment)."""
+    """The stylesheet setting the gateway address, the DHCP range and static reservations of the model (the
+    provider would derive the first two from the CIDR); None for bridge networks, where libvirt runs no DHCP/DNS
+    (the site's serve the segment). Per-node reservations are not here: the provider adds them live from each
+    domain's network interface, so a new node never changes the network's definition."""
     if network.mode == "bridge":
         return None
     template = _environment().get_template("network-dhcp.xslt.j2")
     hosts = sorted(network.dhcp_hosts, key=lambda h: h.ip)
-    return template.render(network=network.name, host=network.host, gateway=network.gateway, hosts=hosts)
+    return template.render(network=network.name, host=network.host, gateway=network.gateway,
+                           dhcp_first=network.dhcp_first, dhcp_last=network.dhcp_last, hosts=hosts)
