@@ -21,6 +21,7 @@ COMMANDS = (
     "infra.cli.config_reference",
     "infra.cli.affected_stacks",
     "infra.cli.preview_summary",
+    "infra.cli.migrate",
 )
 
 

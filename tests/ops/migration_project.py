@@ -1,0 +1,65 @@
+"""A throw-away Pulumi project with the real prod stack files, for running the migration with the real engine.
+
+Its program only exports what the migration reads (apiUrl) from the stack's `eaf:cluster`; the stacks live on a
+file:// backend in the test's tmp dir. The stack files are copies of the repo's, so the role switch edits files
+shaped exactly like Pulumi.prod-a.yaml and Pulumi.prod-b.yaml (comments included).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from infra.paths import PROJECT_DIR
+
+TOOLS_BIN = PROJECT_DIR / ".tools" / "bin"
+VENV_BIN = PROJECT_DIR / ".venv" / "bin"
+ENGINE_TOOLS = ("pulumi", "pulumi-language-python", "pulumi-language-python-exec")
+STACK_FILES = ("Pulumi.prod.yaml", "Pulumi.prod-a.yaml", "Pulumi.prod-b.yaml")
+
+PROGRAM = """\
+import pulumi
+
+cluster = pulumi.Config("eaf").require_object("cluster")
+pulumi.export("apiUrl", f"https://api.{cluster['name']}.fnal.gov:6443")
+pulumi.export("role", cluster["role"])
+"""
+
+
+def missing_engine() -> str | None:
+    missing = [name for name in ENGINE_TOOLS if not os.access(TOOLS_BIN / name, os.X_OK)]
+    if missing:
+        return f"{', '.join(missing)} missing from {TOOLS_BIN}: run scripts/bootstrap-engine.sh"
+    return None
+
+
+def engine_env(work: Path) -> dict[str, str]:
+    """What scripts/env.sh gives, with state and home private to the test."""
+    return {
+        "PATH": os.pathsep.join([str(TOOLS_BIN), str(VENV_BIN), os.environ.get("PATH", "")]),
+        "PULUMI_BACKEND_URL": (work / "state").as_uri(),
+        "PULUMI_HOME": str(work / "pulumi-home"),
+        "PULUMI_CONFIG_PASSPHRASE": "migration-test",  # throw-away stacks
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+    }
+
+
+def make_project(work: Path, env: dict[str, str]) -> Path:
+    """The project with stacks prod-a (up, active) and prod-b (initialised, never up: the spare to bring up)."""
+    project = work / "project"
+    project.mkdir(parents=True)
+    (work / "state").mkdir()
+    (project / "Pulumi.yaml").write_text("name: eaf\nruntime: python\n", encoding="utf-8")
+    (project / "__main__.py").write_text(PROGRAM, encoding="utf-8")
+    for name in STACK_FILES:
+        shutil.copy(PROJECT_DIR / name, project / name)
+    full_env = {**os.environ, **env}
+    for stack in ("prod-a", "prod-b"):
+        subprocess.run(["pulumi", "--non-interactive", "stack", "init", stack], cwd=project, env=full_env,
+                       check=True, capture_output=True)
+    subprocess.run(["pulumi", "--non-interactive", "up", "--yes", "-s", "prod-a"], cwd=project, env=full_env,
+                   check=True, capture_output=True)
+    return project
