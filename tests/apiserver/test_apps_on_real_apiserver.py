@@ -1,0 +1,374 @@
+"""The apps layer's objects, checked by a real kube-apiserver (issue 12), and both guards against three mistakes.
+
+Positive: for dev, prod-a and prod-b every object the apps layer registers (tests/apps/manifests.py, from the mock
+harness run) goes to the session's server (tests/support/apiserver.py): Namespaces for real, everything else dry-run
+with strict field validation; the GPU workers' MIG-label patches are server-side-apply dry-runs against Node objects
+standing for the stack's planned machines; the pods the hub would spawn from each profile are dry-run too. OKD
+platform kinds and upstream operators' custom resources are set aside and counted (the server has no schema for
+them; none is made up).
+
+Negative, each twice: the project's own validation stops the mistake first with the field and the fix; and with
+that validation bypassed (the real builders fed unvalidated settings, or a built manifest mutated), the server
+refuses the result with its own message.
+
+Needs .tools/bin/{etcd,kube-apiserver} (scripts/build-k8s-tools.sh); without them these tests error with that
+instruction instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+
+import pytest
+
+from infra.apps import objects
+from infra.apps.build import PlaceholderCredentials, build_apps
+from infra.apps.catalog import load_catalog
+from infra.apps.checks import manifest_problems
+from infra.spec.apps import Apps, Compute, NfsArea, Range
+from infra.spec.errors import ConfigError
+from tests.apiserver.apps_on_server import (
+    StackCheck,
+    check_stack,
+    create_namespace,
+    create_node,
+    create_platform_namespaces,
+    delete_node,
+    dry_run_apply_patch,
+    loaded_stack,
+    minor,
+    namespaces_removed_afterwards,
+    okd_kubernetes_version,
+    planned_nodes,
+    singleuser_pod,
+    stack_state_removed_afterwards,
+    stored_state,
+    version_skew_note,
+)
+from tests.apps.manifests import manifests_for, named, patches_for
+from tests.harness import DEPLOYED_STACKS, run_stack
+from tests.support.apiserver import report_line
+from tests.support.dryrun import ObjectRef, Rejection, check, submit
+
+pytestmark = pytest.mark.real
+
+HUB_NAMESPACE = "jupyterhub"
+# What a vanilla kube-apiserver cannot judge in the apps layer, by (group, kind): OKD's Route and the custom
+# resources of operators OLM installs (their CRDs come with the operators' CSVs on the cluster, not from us).
+NOT_CHECKABLE_KINDS = [
+    ("keda.sh", "KedaController"), ("keda.sh", "ScaledObject"), ("keda.sh", "TriggerAuthentication"),
+    ("monitoring.coreos.com", "ServiceMonitor"), ("nfd.openshift.io", "NodeFeatureDiscovery"),
+    ("nvidia.com", "ClusterPolicy"), ("operators.coreos.com", "OperatorGroup"),
+    ("operators.coreos.com", "Subscription"), ("route.openshift.io", "Route"),
+]
+# The same bad value in both layers of each negative pair. KubeSpawner hands memory to the server in bytes
+# (16 GiB = 17179869184), so that is how the server's message says it.
+BAD_NFS_AREA = "Scratch_Area"
+BAD_PROFILE_SLUG = "cms-oversized"
+OVERSIZED = {"cpu": ({"request": 8, "limit": 4}, "must be less than or equal to cpu limit of 4"),
+             "memoryGiB": ({"request": 32, "limit": 16}, "must be less than or equal to memory limit of 17179869184")}
+
+
+def _only(rejections: list[Rejection]) -> Rejection:
+    assert len(rejections) == 1, [str(r) for r in rejections]
+    return rejections[0]
+
+
+# -- session set-up -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", autouse=True)
+def version_skew(request, kube_apiserver) -> str | None:
+    """Printed once: the stacks' OKD runs an older Kubernetes than this server."""
+    note = version_skew_note({s: okd_kubernetes_version(s) for s in DEPLOYED_STACKS}, kube_apiserver.server_version())
+    if note is not None:
+        report_line(request.config, "\n" + note)
+    return note
+
+
+@pytest.fixture(scope="module")
+def stack_checked(request, kube_api_client) -> Callable[[str], StackCheck]:
+    """stack -> its objects checked by the server (once per stack; the server is left as found)."""
+    done: dict[str, StackCheck] = {}
+
+    def get(stack: str) -> StackCheck:
+        if stack not in done:
+            done[stack] = check_stack(stack, kube_api_client)
+            report_line(request.config, "\n" + done[stack].summary())
+        return done[stack]
+
+    return get
+
+
+def test_the_okd_and_server_kubernetes_versions_are_compared_and_the_skew_reported(kube_apiserver, version_skew):
+    okd = {s: okd_kubernetes_version(s) for s in DEPLOYED_STACKS}
+    server = kube_apiserver.server_version()
+    assert version_skew == version_skew_note(okd, server)
+    for stack, version in okd.items():
+        if minor(version) != minor(server):
+            assert version_skew is not None and f"OKD runs Kubernetes {version}" in version_skew, stack
+            assert f"this server is {server}" in version_skew
+
+
+def test_no_skew_is_reported_when_okd_runs_the_servers_kubernetes_minor():
+    assert version_skew_note({"dev": "v1.37.0", "prod-a": "v1.37.5"}, "v1.37.2") is None
+
+
+# -- every stack's objects ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", DEPLOYED_STACKS)
+def test_every_checkable_apps_object_is_accepted_by_the_server(stack, stack_checked):
+    result = stack_checked(stack)
+    assert result.rejections == [], f"{stack}:\n" + "\n".join(str(r) for r in result.rejections)
+    assert result.checked == result.total - len(result.not_checkable)
+    # Namespaces, workloads, RBAC, storage, config: the bulk of the layer, not a token few.
+    assert result.checked >= 80, f"{stack}: only {result.checked} of {result.total} objects checked"
+
+
+@pytest.mark.parametrize("stack", DEPLOYED_STACKS)
+def test_only_okd_platform_kinds_and_operator_custom_resources_are_not_checkable(stack, stack_checked):
+    result = stack_checked(stack)
+    kinds = sorted({(n.ref.group, n.ref.kind) for n in result.not_checkable})
+    assert kinds == NOT_CHECKABLE_KINDS, f"{stack}: set aside {kinds}"
+    for item in result.not_checkable:
+        expected = "OKD platform API" if item.ref.group.endswith(".openshift.io") else "CustomResourceDefinition is"
+        assert expected in item.why, f"{stack}: {item}"
+
+
+@pytest.mark.parametrize("stack", DEPLOYED_STACKS)
+def test_custom_resources_of_the_projects_own_crds_are_checked_against_them(stack, stack_checked):
+    result = stack_checked(stack)
+    assert result.crds >= 1 and result.own_custom_resources >= 1, result.summary()
+    assert result.rejections == []
+
+
+@pytest.mark.parametrize("stack", DEPLOYED_STACKS)
+def test_mig_label_patches_apply_to_the_planned_gpu_nodes(stack, stack_checked):
+    result = stack_checked(stack)
+    assert result.patches >= 1, f"{stack}: no NodePatch (every deployed stack has GPU workers)"
+    assert result.patch_rejections == [], f"{stack}:\n" + "\n".join(str(r) for r in result.patch_rejections)
+
+
+@pytest.fixture
+def gpu_node(kube_api_client):
+    """A Node named like dev's first GPU worker, deleted afterwards."""
+    node = next(n for n in planned_nodes("dev") if n["metadata"]["name"] == patches_for("dev")[0]["metadata"]["name"])
+    create_node(kube_api_client, node)
+    try:
+        yield node
+    finally:
+        delete_node(kube_api_client, node["metadata"]["name"])
+
+
+def test_a_mig_label_patch_with_a_label_value_the_server_refuses_is_rejected(kube_api_client, gpu_node):
+    patch = copy.deepcopy(patches_for("dev")[0])
+    patch["metadata"]["labels"]["nvidia.com/mig.config"] = "eaf mixed"
+    rejection = dry_run_apply_patch(kube_api_client, patch)
+    assert rejection is not None and rejection.status == 422, rejection
+    assert "metadata.labels: Invalid value: \"eaf mixed\"" in rejection.message, rejection.message
+
+
+def test_a_mig_label_patch_for_a_node_that_is_not_there_is_rejected(kube_api_client):
+    patch = copy.deepcopy(patches_for("dev")[0])
+    patch["metadata"]["name"] = "gpu-99"
+    rejection = dry_run_apply_patch(kube_api_client, patch)
+    assert rejection is not None and (rejection.status, rejection.reason) == (404, "NotFound"), rejection
+    assert "no Node gpu-99 to patch" in rejection.message
+
+
+@pytest.mark.parametrize("stack", DEPLOYED_STACKS)
+def test_a_stack_check_leaves_none_of_its_namespaces_or_crds_behind(stack, stack_checked, kube_api_client):
+    stack_checked(stack)
+    left = stored_state(kube_api_client, manifests_for(stack))
+    assert left == [], f"{stack}: left on the session's server: {left}"
+
+
+def test_objects_in_a_namespace_the_stack_does_not_create_are_refused(kube_api_client):
+    """The clean slate matters: without its Namespace object, a namespace's objects are refused, not waved through
+    by a namespace an earlier stack left behind."""
+    manifests = manifests_for("dev")
+    dropped = named(manifests, "Namespace", HUB_NAMESPACE)
+    # The project's CRDs and their resources play no part here; leaving them out saves creating the CRDs.
+    crd_kinds = {(m["spec"]["group"], m["spec"]["names"]["kind"]) for m in manifests
+                 if m["kind"] == "CustomResourceDefinition"}
+    rest = [m for m in manifests if m is not dropped and m["kind"] != "CustomResourceDefinition"
+            and (ObjectRef.of(m).group, m["kind"]) not in crd_kinds]
+    with stack_state_removed_afterwards(kube_api_client, manifests):
+        create_platform_namespaces(kube_api_client)
+        result = check(rest, kube_api_client)
+    in_hub = [ObjectRef.of(m) for m in rest if m["metadata"].get("namespace") == HUB_NAMESPACE]
+    unchecked = {n.ref for n in result.not_checkable}
+    expected = sorted(str(ref) for ref in in_hub if ref not in unchecked)
+    assert expected, "dev has no checkable object in the hub's namespace"
+    assert sorted(str(r.ref) for r in result.rejections) == expected
+    assert {(r.status, r.reason) for r in result.rejections} == {(404, "NotFound")}
+    assert all(f'namespaces "{HUB_NAMESPACE}" not found' in r.message for r in result.rejections)
+
+
+def _profile_entries(manifests: list[dict]) -> list[dict]:
+    return json.loads(named(manifests, "ConfigMap", "hub-config", HUB_NAMESPACE)["data"]["profiles.json"])
+
+
+def _spawned_pods(entries: list[dict]) -> list[dict]:
+    labels = objects.labels("jupyterhub", "singleuser-server")
+    return [singleuser_pod(entry, HUB_NAMESPACE, labels) for entry in entries]
+
+
+@pytest.mark.parametrize("stack", DEPLOYED_STACKS)
+def test_every_profile_pod_the_hub_would_spawn_is_accepted_by_the_server(stack, kube_api_client):
+    pods = _spawned_pods(_profile_entries(manifests_for(stack)))
+    assert pods, f"{stack}: the hub offers no profile"
+    with namespaces_removed_afterwards(kube_api_client, [HUB_NAMESPACE]):
+        create_namespace(kube_api_client, HUB_NAMESPACE)
+        rejections = submit(pods, kube_api_client)
+    assert rejections == [], f"{stack}:\n" + "\n".join(str(r) for r in rejections)
+
+
+# -- (a) a profile whose request is above its limit ------------------------------------------------------------------
+
+
+def _oversized_compute(resource: str) -> Compute:
+    """A valid profile's compute with one resource's request above its limit, built without validation."""
+    bad, _ = OVERSIZED[resource]
+    base = _catalog("dev").profiles[0].compute
+    field = "memory_gib" if resource == "memoryGiB" else "cpu"
+    return base.model_copy(update={field: Range.model_construct(**bad)})
+
+
+def _catalog(stack: str):
+    catalog, problems = load_catalog(loaded_stack(stack).spec.apps.jupyterhub.catalog)
+    assert catalog is not None, problems
+    return catalog
+
+
+def _apps_with_extra_profile(compute: Compute) -> Apps:
+    """dev's apps settings plus one profile, copied without validation (what config validation would stop)."""
+    apps = loaded_stack("dev").spec.apps
+    base = _catalog("dev").profiles[0]
+    profile = base.model_copy(update={"slug": BAD_PROFILE_SLUG, "compute": compute, "default": False})
+    return apps.model_copy(update={"jupyterhub": apps.jupyterhub.model_copy(update={"extra_profiles": (profile,)})})
+
+
+def _built(apps: Apps) -> list[dict]:
+    """What the real builders make of `apps` for dev's plan (secrets as placeholders)."""
+    return build_apps(apps, loaded_stack("dev").plan, PlaceholderCredentials()).manifests
+
+
+@pytest.mark.parametrize("resource", sorted(OVERSIZED))
+def test_a_profile_requesting_more_than_its_limit_is_stopped_by_config_validation(resource):
+    bad, _ = OVERSIZED[resource]
+    base = _catalog("dev").profiles[0].model_dump(by_alias=True, exclude_none=True)
+    profile = {**base, "slug": BAD_PROFILE_SLUG, "default": False,
+               "compute": {**base["compute"], resource: bad}}
+    with pytest.raises(ConfigError) as caught:
+        run_stack("dev", overrides={"apps": {"jupyterhub": {"extraProfiles": [profile]}}})
+    message = str(caught.value)
+    assert f"eaf:apps.jupyterhub.extraProfiles[0].compute.{resource}" in message
+    assert f"request {bad['request']} is above limit {bad['limit']}" in message
+    assert "set request <= limit" in message and "nothing was created or changed" in message
+
+
+@pytest.mark.parametrize("resource", sorted(OVERSIZED))
+def test_a_profile_requesting_more_than_its_limit_is_refused_by_the_server_at_spawn(resource, kube_api_client):
+    _, server_says = OVERSIZED[resource]
+    entries = _profile_entries(_built(_apps_with_extra_profile(_oversized_compute(resource))))
+    (entry,) = [e for e in entries if e["slug"] == BAD_PROFILE_SLUG]
+    with namespaces_removed_afterwards(kube_api_client, [HUB_NAMESPACE]):
+        create_namespace(kube_api_client, HUB_NAMESPACE)
+        rejection = _only(submit(_spawned_pods([entry]), kube_api_client))
+    assert (rejection.kind, rejection.status, rejection.reason) == ("Pod", 422, "Invalid")
+    assert server_says in rejection.message, rejection.message
+
+
+def test_the_hub_config_carrying_an_oversized_profile_is_accepted_by_the_server(kube_api_client):
+    """Why config validation must stop it: at deploy time the profile is only data in a ConfigMap, which the server
+    accepts; its refusal would come later, when a user's server fails to spawn."""
+    config_map = named(_built(_apps_with_extra_profile(_oversized_compute("memoryGiB"))), "ConfigMap", "hub-config",
+                       HUB_NAMESPACE)
+    with namespaces_removed_afterwards(kube_api_client, [HUB_NAMESPACE]):
+        create_namespace(kube_api_client, HUB_NAMESPACE)
+        assert submit([config_map], kube_api_client) == []
+
+
+# -- (b) a Deployment whose selector misses its pod labels -----------------------------------------------------------
+# No setting reaches a selector: objects.selector(app, component) and objects.labels(app, component) are both made
+# from the builders' constants. The guard is the pre-registration check (infra/apps/checks.py), which load_spec runs
+# over the built manifests through infra/apps/validate.py.
+
+
+def _hub_with_stray_selector() -> tuple[list[dict], dict]:
+    manifests = copy.deepcopy(manifests_for("dev"))
+    hub = named(manifests, "Deployment", "hub", HUB_NAMESPACE)
+    hub["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] = "hub-typo"
+    return manifests, hub
+
+
+def test_a_selector_missing_its_pod_labels_is_named_by_the_pre_registration_check():
+    manifests, _ = _hub_with_stray_selector()
+    (problem,) = manifest_problems(manifests)
+    assert problem.path == "Deployment jupyterhub/hub spec.selector"
+    assert "selects no pod of its own template" in problem.why
+    assert "infra/apps/objects.selector" in problem.fix
+
+
+def test_a_selector_missing_its_pod_labels_is_refused_by_the_server(kube_api_client):
+    _, hub = _hub_with_stray_selector()
+    with namespaces_removed_afterwards(kube_api_client, [HUB_NAMESPACE]):
+        create_namespace(kube_api_client, HUB_NAMESPACE)
+        rejection = _only(submit([hub], kube_api_client))
+    assert (rejection.kind, rejection.name, rejection.status) == ("Deployment", "hub", 422)
+    assert "`selector` does not match template `labels`" in rejection.message, rejection.message
+
+
+# -- (c) a name that is not RFC 1123 -----------------------------------------------------------------------------------
+# An NFS area's name is a setting that becomes object names: PersistentVolume nfs-<area>-<namespace> and
+# PersistentVolumeClaim nfs-<area> in each consumer namespace (infra/apps/storage.py).
+
+
+def _nfs_with_bad_area() -> list[dict]:
+    return [*(area.model_dump(by_alias=True) for area in loaded_stack("dev").spec.apps.storage.nfs),
+            {"name": BAD_NFS_AREA, "server": "nfs.fnal.gov", "path": "/scratch", "mountPath": "/scratch"}]
+
+
+def _built_with_bad_nfs_area() -> list[dict]:
+    apps = loaded_stack("dev").spec.apps
+    area = NfsArea.model_construct(name=BAD_NFS_AREA, server="nfs.fnal.gov", path="/scratch", mount_path="/scratch")
+    storage = apps.storage.model_copy(update={"nfs": (*apps.storage.nfs, area)})
+    return _built(apps.model_copy(update={"storage": storage}))
+
+
+def _named_after_bad_area(manifests: list[dict]) -> list[dict]:
+    return [m for m in manifests if BAD_NFS_AREA in m["metadata"]["name"]]
+
+
+def test_an_nfs_area_name_that_is_not_rfc1123_is_stopped_by_config_validation():
+    with pytest.raises(ConfigError) as caught:
+        run_stack("dev", overrides={"apps": {"storage": {"nfs": _nfs_with_bad_area()}}})
+    message = str(caught.value)
+    index = len(_nfs_with_bad_area()) - 1
+    assert f"eaf:apps.storage.nfs[{index}].name = '{BAD_NFS_AREA}'" in message, message
+    assert "not a valid RFC 1123 DNS label" in message and "nothing was created or changed" in message
+
+
+def test_an_nfs_area_name_that_is_not_rfc1123_is_named_by_the_pre_registration_check():
+    problems = manifest_problems(_built_with_bad_nfs_area())
+    assert sorted(p.path for p in problems) == sorted(
+        f"{m['kind']} {m['metadata']['namespace'] + '/' if m['metadata'].get('namespace') else ''}"
+        f"{m['metadata']['name']}" for m in _named_after_bad_area(_built_with_bad_nfs_area()))
+    assert problems and all("RFC 1123" in p.why for p in problems)
+
+
+def test_an_nfs_area_name_that_is_not_rfc1123_is_refused_by_the_server(kube_api_client):
+    bad = _named_after_bad_area(_built_with_bad_nfs_area())
+    assert sorted(m["kind"] for m in bad) == ["PersistentVolume", "PersistentVolumeClaim"]
+    with namespaces_removed_afterwards(kube_api_client, [HUB_NAMESPACE]):
+        create_namespace(kube_api_client, HUB_NAMESPACE)
+        rejections = submit(bad, kube_api_client)
+    assert sorted((r.kind, r.status) for r in rejections) == [("PersistentVolume", 422),
+                                                             ("PersistentVolumeClaim", 422)]
+    for rejection in rejections:
+        assert "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters" in \
+            rejection.message, rejection.message
