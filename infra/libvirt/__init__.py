@@ -1,15 +1,5 @@
-"""The libvirt layer. PLACEHOLDER until the native backend lands: then this re-exports
-`infra.libvirt.layer.create_machines`."""
+"""The libvirt layer: networks, pools, volumes and VMs on every hypervisor host (see layer.py)."""
 
-from __future__ import annotations
+from infra.libvirt.layer import create_machines
 
-from collections.abc import Mapping
-
-import pulumi
-
-from infra.contracts import Machines
-from infra.spec.load import LoadedStack
-
-
-def create_machines(loaded: LoadedStack, ignition: Mapping[str, pulumi.Input[str]]) -> Machines | None:
-    return None
+__all__ = ["create_machines"]

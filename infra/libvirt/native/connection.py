@@ -6,9 +6,12 @@ a connection themselves (it cannot be pickled, and it would pin one process's so
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 _CONNECTIONS: dict[str, Any] = {}
+# The provider process serves Pulumi's parallel steps on several threads: open each URI's connection once.
+_LOCK = threading.Lock()
 
 
 class LibvirtObjectError(RuntimeError):
@@ -33,20 +36,21 @@ def libvirt_module():
 def connection(uri: str, host: str):
     """The open connection to `uri`; reopened when the previous one died (e.g. libvirtd restarted)."""
     libvirt = libvirt_module()
-    conn = _CONNECTIONS.get(uri)
-    if conn is not None:
+    with _LOCK:
+        conn = _CONNECTIONS.get(uri)
+        if conn is not None:
+            try:
+                if conn.isAlive():
+                    return conn
+            except libvirt.libvirtError:
+                pass
+            _CONNECTIONS.pop(uri, None)
         try:
-            if conn.isAlive():
-                return conn
-        except libvirt.libvirtError:
-            pass
-        _CONNECTIONS.pop(uri, None)
-    try:
-        conn = libvirt.open(uri)
-    except libvirt.libvirtError as error:
-        raise LibvirtObjectError(host, uri, "hypervisor", uri, "connect to", error.get_error_message()) from None
-    _CONNECTIONS[uri] = conn
-    return conn
+            conn = libvirt.open(uri)
+        except libvirt.libvirtError as error:
+            raise LibvirtObjectError(host, uri, "hypervisor", uri, "connect to", error.get_error_message()) from None
+        _CONNECTIONS[uri] = conn
+        return conn
 
 
 def close_all() -> None:

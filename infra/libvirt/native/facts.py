@@ -87,7 +87,8 @@ def domain_facts(xml: str) -> Facts:
         "memory": _bytes(root.find("memory"), "KiB"),
         "currentMemory": _bytes(root.find("currentMemory"), "KiB"),
         "vcpu": _text(root, "vcpu"),
-        "cpu/@mode": _attr(root, "cpu", "mode"),
+        # libvirt writes <cpu mode='custom'> for a domain that asks for no CPU model: that is "not set".
+        "cpu/@mode": _attr(root, "cpu", "mode").replace("custom", ""),
         "os/@firmware": _attr(root, "os", "firmware"),
         "os/kernel": _text(root, "os/kernel"),
         "os/initrd": _text(root, "os/initrd"),
