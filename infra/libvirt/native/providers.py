@@ -394,7 +394,7 @@ class BaseImageProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         conn = connection(props["uri"], props["host"])
-        image = BaseImageDef(props["host"], props["pool"], props["name"], props["source"], props["sha256"],
+        image = BaseImageDef(props["host"], props["pool"], props["name"], props["source"], props.get("sha256"),
                              props["format"], props.get("checksum_file"))
         try:
             expected = image.expected_sha256()
