@@ -62,7 +62,7 @@ def stack(tmp_path_factory, libvirt_system):
         project.pulumi("up", "--yes", step="up (7 VMs)")
         yield project
     finally:
-        project.pulumi("destroy", "--yes", step="destroy", check=False)
+        project.pulumi("destroy", "--yes", step="destroy (cleanup)", check=False)
         timings = ", ".join(f"{k} {v:.0f} s" for k, v in project.timings.items())
         print(f"\nlocal stack tier timings: {timings}")
 
