@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The project's test command (the README's, and what .ci/run calls): set-up, lint, then every test tier,
 # the real ones included (libvirtd + TCG VMs, ignition-validate, virt-xml-validate, the Pulumi engine, a real
-# kube-apiserver). `--unit` runs lint + the fast mock/unit tests only (no set-up beyond the virtualenv).
+# kube-apiserver). `--unit` runs lint + the fast tests only: Debian packages and the virtualenv, no Go builds,
+# no daemons (the mocks, the validators, libvirt's in-process test driver).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 if [ "${1:-}" = "--unit" ]; then
   shift
+  bash scripts/install-system-packages.sh
   bash scripts/setup-venv.sh
   .venv/bin/ruff check .
   exec .venv/bin/python -m pytest -m "not real" -q "$@"

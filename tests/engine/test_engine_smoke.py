@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.real  # the Pulumi engine built from Go modules (.tools/bin)
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
