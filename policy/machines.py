@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from infra.libvirt.pci import address_text
 from policy.records import ResourceRecord, urn_name
 
 DYNAMIC_TYPE = "pulumi-python:dynamic:Resource"
@@ -36,12 +37,6 @@ class Machine:
     pci_devices: tuple[str, ...]  # DDDD:BB:SS.F, in document order
 
 
-def pci_address(element: etree._Element) -> str:
-    """libvirt's <address domain='0x0000' bus='0x17' slot='0x00' function='0x0'/> -> 0000:17:00.0."""
-    fields = [int(element.get(name, "0"), 16) for name in ("domain", "bus", "slot", "function")]
-    return f"{fields[0]:04x}:{fields[1]:02x}:{fields[2]:02x}.{fields[3]:x}"
-
-
 def hostdev_pci_addresses(xml_text: str) -> tuple[str, ...]:
     """Every PCI hostdev source address in a domain XML or an XSLT stylesheet that writes hostdevs."""
     root = etree.fromstring(xml_text.encode(), _PARSER)
@@ -51,7 +46,7 @@ def hostdev_pci_addresses(xml_text: str) -> tuple[str, ...]:
             continue
         for address in hostdev.iter("{*}address", "address"):
             if address.getparent() is not None and etree.QName(address.getparent()).localname == "source":
-                found.append(pci_address(address))
+                found.append(address_text(address))
     return tuple(found)
 
 

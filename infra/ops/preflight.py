@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from infra.libvirt.model import GIB, HostLayout, host_layouts
+from infra.libvirt.pci import address_text
 from infra.paths import PROJECT_DIR
 from infra.spec.load import LoadedStack
 
@@ -43,11 +44,6 @@ def _open(uri: str):
 
 def _pci_name(address: str) -> str:
     return "pci_" + address.replace(":", "_").replace(".", "_")
-
-
-def _pci_address(element) -> str:
-    fields = (int(element.get(k), 16) for k in ("domain", "bus", "slot", "function"))
-    return "{:04x}:{:02x}:{:02x}.{:x}".format(*fields)
 
 
 def _other_domains(conn, ours: set[str]):
@@ -126,7 +122,7 @@ def _gpus(conn, layout: HostLayout, ours: set[str]) -> list[Check]:
     in_use: dict[str, str] = {}
     for domain in _other_domains(conn, ours):
         for address in etree.fromstring(domain.XMLDesc(0)).findall("devices/hostdev/source/address"):
-            in_use[_pci_address(address)] = domain.name()
+            in_use[address_text(address)] = domain.name()
     checks = []
     for domain in layout.domains:
         for address in domain.gpus:
@@ -147,7 +143,7 @@ def _gpus(conn, layout: HostLayout, ours: set[str]) -> list[Check]:
                 checks.append(Check(layout.host, what, False, f"{product} is in no IOMMU group: enable the IOMMU "
                                                               "(intel_iommu=on / amd_iommu=on on the host's kernel)"))
                 continue
-            members = {_pci_address(a) for a in group.findall("address")} - set(domain.gpus)
+            members = {address_text(a) for a in group.findall("address")} - set(domain.gpus)
             checks.append(Check(
                 layout.host, what, not members,
                 f"{product}, IOMMU group {group.get('number')}"

@@ -9,6 +9,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 from infra.libvirt.native import render
+from infra.libvirt.pci import pci_fields
 from infra.paths import PROJECT_DIR
 from tests.libvirt_native.support import layouts
 
@@ -182,7 +183,7 @@ def test_rendering_is_byte_identical_across_processes():
 
 def test_bad_pci_address_is_reported_with_the_address():
     try:
-        render.pci_address("17:00.0")
+        pci_fields("17:00.0")
     except ValueError as error:
         assert "17:00.0" in str(error)
     else:

@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import PurePosixPath
 
 from infra.libvirt.model import BaseImageDef, DomainDef, NetworkDef, PoolDef, ReservationDef, VolumeDef
+from infra.libvirt.pci import pci_fields
 
 TEMPLATES = PurePosixPath(__file__).parent.parent / "templates"
 # Where QEMU (on the hypervisor) writes each domain's serial console; the local tier reads these logs.
@@ -101,25 +102,6 @@ def ignition_xml(name: str, capacity_bytes: int) -> str:
 
 
 @dataclass(frozen=True)
-class PciAddress:
-    domain: str
-    bus: str
-    slot: str
-    function: str
-
-
-def pci_address(address: str) -> PciAddress:
-    """`0000:17:00.0` -> the hex fields libvirt's <address> wants."""
-    try:
-        domain, bus, rest = address.split(":")
-        slot, function = rest.split(".")
-        return PciAddress(f"0x{int(domain, 16):04x}", f"0x{int(bus, 16):02x}", f"0x{int(slot, 16):02x}",
-                          f"0x{int(function, 16):x}")
-    except ValueError:
-        raise ValueError(f"not a PCI address (DDDD:BB:SS.F): {address!r}") from None
-
-
-@dataclass(frozen=True)
 class DiskDevice:
     path: str
     format: str
@@ -147,5 +129,5 @@ def domain_xml(domain: DomainDef, pool: PoolDef) -> str:
         machine="q35",
         kernel=domain.kernel, initrd=domain.initrd, cmdline=domain.cmdline,
         cpu_passthrough=domain.cpu_passthrough, disks=disks, mac=domain.mac, network=domain.network,
-        serial_log=serial_log_path(domain), gpus=[pci_address(g) for g in domain.gpus],
+        serial_log=serial_log_path(domain), gpus=[pci_fields(g) for g in domain.gpus],
     )
