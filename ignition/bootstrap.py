@@ -8,11 +8,10 @@ contents are inline is rewritten as a gzip-compressed data URL. Nothing else of 
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 from ignition.document import decode_data_url, gzip_data_url, ignition_document
-from ignition.pointer import READABLE_VERSIONS
+from ignition.pointer import read_okd_config
 
 
 def compressed_contents(contents: dict[str, Any]) -> dict[str, Any]:
@@ -51,14 +50,8 @@ def bootstrap_config(okd_bootstrap: str | None, version: str, files: tuple[dict[
     """With install off there is no bootstrap.ign: the node then gets its specifics only."""
     if okd_bootstrap is None:
         return ignition_document(version, files=files, users=users)
-    try:
-        document = json.loads(okd_bootstrap)
-        okd_version = document["ignition"]["version"]
-    except (ValueError, KeyError, TypeError) as error:
-        # Never show the text: it holds the pull secret.
-        raise ValueError(f"OKD's bootstrap config is not an Ignition document ({type(error).__name__})") from None
-    if okd_version not in READABLE_VERSIONS:
-        raise ValueError(f"OKD's bootstrap config has Ignition spec {okd_version}; readable: {READABLE_VERSIONS}")
+    # It holds the pull secret: never quoted in an error.
+    document = read_okd_config(okd_bootstrap, "bootstrap config", holds_secrets=True)
 
     ours = {f["path"] for f in files}
     storage = document.setdefault("storage", {})

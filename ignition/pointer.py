@@ -16,15 +16,23 @@ from ignition.document import config_source, ignition_document
 READABLE_VERSIONS = ("3.0.0", "3.1.0", "3.2.0", "3.3.0")
 
 
-def checked_pointer(text: str, role: str) -> str:
-    """The pointer text unchanged, after checking that it is an Ignition 3 document (it comes from another stage)."""
+def read_okd_config(text: str, what: str, holds_secrets: bool = False) -> dict[str, Any]:
+    """One of OKD's Ignition configs (it comes from another stage), parsed after checking that it is an Ignition 3
+    document this project can read. A config that holds secrets is never quoted, not even its parse error."""
     try:
         document = json.loads(text)
         version = document["ignition"]["version"]
     except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"OKD's {role} pointer config is not an Ignition document: {error}") from None
+        detail = type(error).__name__ if holds_secrets else str(error)
+        raise ValueError(f"OKD's {what} is not an Ignition document ({detail})") from None
     if version not in READABLE_VERSIONS:
-        raise ValueError(f"OKD's {role} pointer config has Ignition spec {version}; readable: {READABLE_VERSIONS}")
+        raise ValueError(f"OKD's {what} has Ignition spec {version}; readable: {READABLE_VERSIONS}")
+    return document
+
+
+def checked_pointer(text: str, role: str) -> str:
+    """The pointer text unchanged, after checking it."""
+    read_okd_config(text, f"{role} pointer config")
     return text
 
 
