@@ -27,9 +27,10 @@ DEPLOYED_STACKS = ("dev", "prod-a", "prod-b")
 TEST_SECRETS = {
     "pullSecret": '{"auths":{"fake":{"auth":"aWQ6cGFzcwo="}}}',
     "sshPublicKeys": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEAFtestkeyforunitteststhatisnotreal0000 eaf-test\n",
-    # The apps layer (infra/apps): a key its internal credentials derive from, the OIDC client secret.
+    # The apps layer (infra/apps): the key its internal credentials derive from, and its OIDC client secrets.
     "appsSecretKey": "test-only-apps-key-0000000000000000000000000000000000000000000000000",
     "jupyterhubOidcClientSecret": "test-only-oidc-client-secret",
+    "keycloakUpstreamClientSecret": "test-only-keycloak-upstream-secret",
 }
 
 # Per resource type: a function from inputs to the extra state a real provider would report (outputs).

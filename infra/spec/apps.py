@@ -158,7 +158,6 @@ class GpuOperator(App):
 class Monitoring(App):
     namespace: DnsLabel = "eaf-monitoring"
     grafana_hostname: DnsName | None = Field(None, description="default: grafana.apps.<cluster domain>")
-    user_workload_retention: str = Field("15d", pattern=r"^[0-9]+[smhdwy]$")
     grafana: Compute = _compute((0.1, 1), (0.25, 1))
 
 
@@ -182,12 +181,63 @@ class Triton(App):
         return self
 
 
+class GroupLimits(Strict):
+    """What one user of a group may hold in one Dask cluster."""
+
+    max_cores: float = Field(gt=0)
+    max_memory_gib: float = Field(alias="maxMemoryGiB", gt=0)
+    max_workers: int = Field(gt=0)
+
+
+class DaskGateway(App):
+    namespace: DnsLabel = "dask-gateway"
+    flavour: DnsLabel = Field("coffea-dask", description="VO catalog flavour of schedulers and workers: its image, "
+                                                       "CVMFS repositories and NFS areas")
+    idle_timeout_minutes: int = Field(30, ge=1, description="shut down clusters without a client this long")
+    scheduler: Compute = _compute((0.5, 1), (2, 4))
+    worker: Compute = _compute((1, 2), (4, 8))
+    default_limits: GroupLimits = Field(GroupLimits(max_cores=16, max_memory_gib=64, max_workers=8),
+                                        description="for users in none of groupLimits' groups")
+    group_limits: dict[str, GroupLimits] = Field(
+        {"cms": GroupLimits(max_cores=200, max_memory_gib=800, max_workers=100),
+         "accel-ai": GroupLimits(max_cores=64, max_memory_gib=256, max_workers=32)},
+        description="per VO group (a user in several gets the largest)")
+    controller: Compute = _compute((0.1, 0.5), (0.25, 1))
+    api: Compute = _compute((0.2, 1), (0.5, 2))
+    proxy: Compute = _compute((0.2, 1), (0.25, 1))
+
+
+class Keycloak(App):
+    """Keycloak for the apps that need OIDC roles (MLflow); users log in through the lab's identity provider,
+    brokered by the realm (client secret at the lab's IdP: the stack secret `eaf:keycloakUpstreamClientSecret`)."""
+
+    namespace: DnsLabel = "keycloak"
+    hostname: DnsName | None = Field(None, description="default: keycloak.apps.<cluster domain>")
+    realm: DnsLabel = "eaf"
+    upstream: Oidc | None = Field(None, description="the lab's identity provider; required when enabled")
+    db_gib: int = Field(10, alias="dbGiB", gt=0)
+    db_storage_class: str | None = None
+    compute: Compute = _compute((0.5, 2), (1, 2))
+
+
+class Mlflow(App):
+    namespace: DnsLabel = "mlflow"
+    hostname: DnsName | None = Field(None, description="default: mlflow.apps.<cluster domain>")
+    allowed_groups: tuple[str, ...] = Field(("cms", "dune", "fife", "astro", "accel-ai"),
+                                            description="VO groups allowed in (Keycloak groups from the IdP claim)")
+    artifacts_gib: int = Field(200, alias="artifactsGiB", gt=0)
+    artifacts_storage_class: str | None = None
+    db_gib: int = Field(20, alias="dbGiB", gt=0)
+    db_storage_class: str | None = None
+    compute: Compute = _compute((0.5, 2), (1, 4))
+
+
 class Apps(Strict):
     gpu_operator: GpuOperator = Field(GpuOperator(), description="NVIDIA GPU operator + NFD, MIG per node")
     jupyterhub: JupyterHub = JupyterHub()
-    dask_gateway: App = App()
+    dask_gateway: DaskGateway = DaskGateway()
     triton: Triton = Triton()
-    mlflow: App = App()
-    keycloak: App = App()
+    mlflow: Mlflow = Mlflow()
+    keycloak: Keycloak = Keycloak()
     monitoring: Monitoring = Monitoring()
     storage: Storage = Storage()

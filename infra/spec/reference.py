@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.spec.cluster import SECRET_KEYS, ClusterSpec
+from infra.spec.cluster import APP_SECRET_KEYS, SECRET_KEYS, ClusterSpec
 
 _HEADER = """# Stack config reference
 
@@ -77,4 +77,7 @@ def config_reference() -> str:
     rows = _rows(schema, schema.get("$defs", {}), "eaf:")
     secrets = "\n".join(f"| `eaf:{key}` | secret string | required | set with `pulumi config set --secret` |"
                         for key in SECRET_KEYS)
+    secrets += "\n" + "\n".join(
+        f"| `eaf:{key}` | secret string | required while an app that uses it is on | "
+        "set with `pulumi config set --secret` |" for key in APP_SECRET_KEYS)
     return _HEADER + "\n".join(rows) + "\n" + secrets + "\n"

@@ -363,12 +363,16 @@ def test_an_nfs_area_name_that_is_not_rfc1123_is_named_by_the_pre_registration_c
 
 def test_an_nfs_area_name_that_is_not_rfc1123_is_refused_by_the_server(kube_api_client):
     bad = _named_after_bad_area(_built_with_bad_nfs_area())
-    assert sorted(m["kind"] for m in bad) == ["PersistentVolume", "PersistentVolumeClaim"]
-    with namespaces_removed_afterwards(kube_api_client, [HUB_NAMESPACE]):
-        create_namespace(kube_api_client, HUB_NAMESPACE)
+    # The area is mounted where notebooks and Dask workers run: one PV/PVC pair per namespace.
+    namespaces = sorted({m["metadata"]["namespace"] for m in bad if m["kind"] == "PersistentVolumeClaim"})
+    assert sorted(m["kind"] for m in bad) == sorted(["PersistentVolume", "PersistentVolumeClaim"] * len(namespaces))
+    assert HUB_NAMESPACE in namespaces
+    with namespaces_removed_afterwards(kube_api_client, namespaces):
+        for namespace in namespaces:
+            create_namespace(kube_api_client, namespace)
         rejections = submit(bad, kube_api_client)
-    assert sorted((r.kind, r.status) for r in rejections) == [("PersistentVolume", 422),
-                                                             ("PersistentVolumeClaim", 422)]
+    assert sorted((r.kind, r.status) for r in rejections) == sorted(
+        [("PersistentVolume", 422), ("PersistentVolumeClaim", 422)] * len(namespaces))
     for rejection in rejections:
         assert "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters" in \
             rejection.message, rejection.message

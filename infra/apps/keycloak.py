@@ -1,0 +1,159 @@
+"""Keycloak with its realm as code: the `eaf` realm brokers logins to the lab's identity provider, maps the VO
+groups of its claim to Keycloak groups, and holds the OIDC clients of the apps behind it (MLflow)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from infra.apps import objects as o
+from infra.apps import postgres
+from infra.apps.images import image
+from infra.apps.kube import Kube, register
+from infra.spec import apps as spec
+
+APP = "keycloak"
+UPSTREAM_ALIAS = "fnal-sso"
+REALM_SECRET = "realm-import"
+
+
+@dataclass(frozen=True)
+class OidcClient:
+    """A confidential client of the realm, for one app."""
+
+    client_id: str
+    redirect_uris: tuple[str, ...]
+    secret: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class KeycloakArgs:
+    settings: spec.Keycloak
+    cluster_domain: str
+    vo_groups: tuple[str, ...]
+    clients: tuple[OidcClient, ...]
+    admin_password: pulumi.Input[str]
+    db_password: pulumi.Input[str]
+    upstream_secret: pulumi.Input[str]
+    monitoring: bool = False
+
+    @property
+    def hostname(self) -> str:
+        return self.settings.hostname or f"keycloak.apps.{self.cluster_domain}"
+
+    @property
+    def issuer(self) -> str:
+        return f"https://{self.hostname}/realms/{self.settings.realm}"
+
+
+def realm(args: KeycloakArgs, upstream_secret: str, client_secrets: list[str]) -> dict[str, Any]:
+    """The realm import document (plain values: called inside an apply, the result stays secret)."""
+    upstream = args.settings.upstream
+    assert upstream is not None  # validated by infra/apps/validate.py
+    base = upstream.issuer.rstrip("/")
+    group_mappers = [{"name": f"group-{group}", "identityProviderAlias": UPSTREAM_ALIAS,
+                      "identityProviderMapper": "oidc-advanced-group-idp-mapper",
+                      "config": {"syncMode": "FORCE", "group": f"/{group}", "are.claim.values.regex": "false",
+                                 "claims": json.dumps([{"key": upstream.groups_claim, "value": group}])}}
+                     for group in args.vo_groups]
+    clients = [{"clientId": client.client_id, "enabled": True, "protocol": "openid-connect",
+                "publicClient": False, "standardFlowEnabled": True, "directAccessGrantsEnabled": False,
+                "secret": secret, "redirectUris": list(client.redirect_uris),
+                "protocolMappers": [{"name": "groups", "protocol": "openid-connect",
+                                     "protocolMapper": "oidc-group-membership-mapper",
+                                     "config": {"claim.name": "groups", "full.path": "false",
+                                                "id.token.claim": "true", "access.token.claim": "true",
+                                                "userinfo.token.claim": "true"}}]}
+               for client, secret in zip(args.clients, client_secrets, strict=True)]
+    return {
+        "realm": args.settings.realm, "enabled": True, "sslRequired": "external",
+        "registrationAllowed": False, "loginWithEmailAllowed": False,
+        "groups": [{"name": group} for group in args.vo_groups],
+        "identityProviders": [{
+            "alias": UPSTREAM_ALIAS, "providerId": "oidc", "enabled": True, "trustEmail": True,
+            "firstBrokerLoginFlowAlias": "first broker login",
+            "config": {"issuer": upstream.issuer, "clientId": upstream.client_id, "clientSecret": upstream_secret,
+                       "clientAuthMethod": "client_secret_post", "syncMode": "FORCE",
+                       "authorizationUrl": f"{base}/as/authorization.oauth2", "tokenUrl": f"{base}/as/token.oauth2",
+                       "userInfoUrl": f"{base}/idp/userinfo.openid", "defaultScope": " ".join(upstream.scopes),
+                       "validateSignature": "false"},
+        }],
+        "identityProviderMappers": group_mappers,
+        # Only the lab's identity provider logs users in: the browser flow redirects straight to it.
+        "browserFlow": "browser",
+        "clients": clients,
+    }
+
+
+def _realm_json(args: KeycloakArgs) -> pulumi.Output[str]:
+    values = pulumi.Output.all(args.upstream_secret, *[c.secret for c in args.clients])
+    return pulumi.Output.secret(values.apply(
+        lambda v: json.dumps(realm(args, v[0], list(v[1:])), indent=1, sort_keys=True) + "\n"))
+
+
+def manifests(args: KeycloakArgs) -> list[dict[str, Any]]:
+    settings, ns = args.settings, args.settings.namespace
+    db = postgres.manifests("keycloak-db", ns, APP, "keycloak", "keycloak", args.db_password, settings.db_gib,
+                            settings.db_storage_class)
+    env = [
+        {"name": "KC_DB", "value": "postgres"},
+        {"name": "KC_DB_URL", "value": f"jdbc:postgresql://{postgres.url('keycloak-db', ns, 'keycloak')}"},
+        {"name": "KC_DB_USERNAME", "value": "keycloak"},
+        {"name": "KC_DB_PASSWORD",
+         "valueFrom": {"secretKeyRef": {"name": postgres.secret_name("keycloak-db"), "key": "password"}}},
+        {"name": "KC_HOSTNAME", "value": args.hostname},
+        # TLS ends at the OKD router; Keycloak trusts its forwarded headers.
+        {"name": "KC_HTTP_ENABLED", "value": "true"},
+        {"name": "KC_PROXY_HEADERS", "value": "xforwarded"},
+        {"name": "KC_HEALTH_ENABLED", "value": "true"},
+        {"name": "KC_METRICS_ENABLED", "value": "true"},
+        {"name": "KEYCLOAK_ADMIN", "value": "admin"},
+        {"name": "KEYCLOAK_ADMIN_PASSWORD",
+         "valueFrom": {"secretKeyRef": {"name": "keycloak-admin", "key": "password"}}},
+    ]
+    pod = {
+        "metadata": {"labels": o.labels(APP, "keycloak")},
+        "spec": {"containers": [{
+            "name": "keycloak", "image": image("keycloak"),
+            "args": ["start", "--import-realm"],
+            "env": env,
+            "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
+            "readinessProbe": {"httpGet": {"path": "/health/ready", "port": "http"}, "periodSeconds": 10},
+            "livenessProbe": {"httpGet": {"path": "/health/live", "port": "http"}, "initialDelaySeconds": 120,
+                              "periodSeconds": 20},
+            "resources": o.resources(settings.compute),
+            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "volumeMounts": [{"name": "realm", "mountPath": "/opt/keycloak/data/import", "readOnly": True}],
+        }],
+            "volumes": [{"name": "realm", "secret": {"secretName": REALM_SECRET}}]},
+    }
+    return [
+        o.namespace(ns, APP),
+        *db,
+        {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": o.metadata("keycloak-admin", ns, APP,
+                                                                                        "keycloak"),
+         "stringData": {"password": args.admin_password}},
+        # The realm holds client secrets, so it is a Secret; --import-realm skips a realm that already exists.
+        {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": o.metadata(REALM_SECRET, ns, APP,
+                                                                                        "keycloak"),
+         "stringData": {f"{settings.realm}-realm.json": _realm_json(args)}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": o.metadata("keycloak", ns, APP, "keycloak"),
+         "spec": {"replicas": 1, "selector": {"matchLabels": o.selector(APP, "keycloak")}, "template": pod}},
+        o.service("keycloak", ns, APP, "keycloak", [("http", 8080, 8080)]),
+        o.route("keycloak", ns, APP, args.hostname, "keycloak", "http"),
+        *([o.service_monitor("keycloak", ns, APP, "keycloak", "http", "/metrics")] if args.monitoring else []),
+    ]
+
+
+class Keycloak(pulumi.ComponentResource):
+    def __init__(self, name: str, args: KeycloakArgs, kube: Kube, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("eaf:apps:Keycloak", name, None, opts)
+        first, *rest = manifests(args)
+        self.namespace = register(first, kube, self)
+        self.objects = [self.namespace, *[register(m, kube, self, [self.namespace]) for m in rest]]
+        self.url = f"https://{args.hostname}"
+        self.register_outputs({"url": self.url, "issuer": args.issuer})

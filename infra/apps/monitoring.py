@@ -1,0 +1,140 @@
+"""Monitoring on OKD's own stack: user-workload monitoring switched on, Grafana with dashboards as code.
+
+OKD already runs Prometheus, node-exporter (port 9100 on every node) and Thanos; a second stack would collide
+with them. So this only sets `enableUserWorkload` (the platform then scrapes the apps' ServiceMonitors) and adds a
+Grafana that reads everything through the Thanos querier with a service-account token (cluster-monitoring-view).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import yaml
+
+from infra.apps import objects as o
+from infra.apps.dashboards import DATASOURCE, dashboard_files
+from infra.apps.images import image
+from infra.apps.kube import Kube, register
+from infra.spec import apps as spec
+
+APP = "grafana"
+PLATFORM_NAMESPACE = "openshift-monitoring"
+THANOS_URL = "https://thanos-querier.openshift-monitoring.svc.cluster.local:9091"
+TOKEN_DIR = "/var/run/secrets/grafana"
+CA_DIR = "/etc/grafana/service-ca"
+DASHBOARD_DIR = "/etc/grafana/dashboards"
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    settings: spec.Monitoring
+    cluster_domain: str
+    admin_password: pulumi.Input[str]
+
+    @property
+    def hostname(self) -> str:
+        return self.settings.grafana_hostname or f"grafana.apps.{self.cluster_domain}"
+
+
+def cluster_monitoring_config() -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "cluster-monitoring-config", "namespace": PLATFORM_NAMESPACE,
+                         "labels": o.labels("monitoring", "cluster-monitoring-config")},
+            "data": {"config.yaml": yaml.safe_dump({"enableUserWorkload": True}, sort_keys=True)}}
+
+
+def _datasources() -> str:
+    source = {"name": "Thanos", "uid": DATASOURCE["uid"], "type": "prometheus", "access": "proxy", "url": THANOS_URL,
+              "isDefault": True, "editable": False,
+              "jsonData": {"httpHeaderName1": "Authorization", "tlsAuthWithCACert": True, "timeInterval": "30s"},
+              # Grafana reads $__file{} at provisioning: the token and CA never appear in a ConfigMap.
+              "secureJsonData": {"httpHeaderValue1": "Bearer $__file{" + TOKEN_DIR + "/token}",
+                                 "tlsCACert": "$__file{" + CA_DIR + "/service-ca.crt}"}}
+    return yaml.safe_dump({"apiVersion": 1, "datasources": [source]}, sort_keys=True)
+
+
+def _dashboard_provider() -> str:
+    provider = {"name": "eaf", "type": "file", "disableDeletion": True, "allowUiUpdates": False,
+                "options": {"path": DASHBOARD_DIR}}
+    return yaml.safe_dump({"apiVersion": 1, "providers": [provider]}, sort_keys=True)
+
+
+def manifests(args: MonitoringArgs) -> list[dict[str, Any]]:
+    ns = args.settings.namespace
+    config = {"datasources.yaml": _datasources(), "dashboards.yaml": _dashboard_provider()}
+    dashboards = dashboard_files()
+    pod = {
+        "metadata": {"labels": o.labels(APP, "grafana"),
+                     "annotations": {"eaf.fnal.gov/config-sha256": o.content_hash({**config, **dashboards})}},
+        "spec": {
+            "serviceAccountName": "grafana",
+            "containers": [{
+                "name": "grafana", "image": image("grafana"),
+                "env": [{"name": "GF_SECURITY_ADMIN_USER", "value": "admin"},
+                        {"name": "GF_SECURITY_ADMIN_PASSWORD",
+                         "valueFrom": {"secretKeyRef": {"name": "grafana-admin", "key": "password"}}},
+                        {"name": "GF_AUTH_ANONYMOUS_ENABLED", "value": "false"},
+                        {"name": "GF_SERVER_ROOT_URL", "value": f"https://{args.hostname}/"},
+                        {"name": "GF_PATHS_PROVISIONING", "value": "/etc/grafana/provisioning"}],
+                "ports": [{"name": "http", "containerPort": 3000, "protocol": "TCP"}],
+                "resources": o.resources(args.settings.grafana),
+                "readinessProbe": {"httpGet": {"path": "/api/health", "port": "http"}, "periodSeconds": 10},
+                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                    "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "volumeMounts": [
+                    {"name": "provisioning", "mountPath": "/etc/grafana/provisioning/datasources/datasources.yaml",
+                     "subPath": "datasources.yaml", "readOnly": True},
+                    {"name": "provisioning", "mountPath": "/etc/grafana/provisioning/dashboards/dashboards.yaml",
+                     "subPath": "dashboards.yaml", "readOnly": True},
+                    {"name": "dashboards", "mountPath": DASHBOARD_DIR, "readOnly": True},
+                    {"name": "token", "mountPath": TOKEN_DIR, "readOnly": True},
+                    {"name": "service-ca", "mountPath": CA_DIR, "readOnly": True},
+                    {"name": "data", "mountPath": "/var/lib/grafana"},
+                ],
+            }],
+            "volumes": [{"name": "provisioning", "configMap": {"name": "grafana-provisioning"}},
+                        {"name": "dashboards", "configMap": {"name": "grafana-dashboards"}},
+                        {"name": "token", "secret": {"secretName": "grafana-thanos-token"}},
+                        {"name": "service-ca", "configMap": {"name": "grafana-service-ca"}},
+                        # Dashboards and data sources are code; the rest of Grafana's state may be lost.
+                        {"name": "data", "emptyDir": {}}],
+        },
+    }
+    return [
+        o.namespace(ns, APP),
+        cluster_monitoring_config(),
+        o.service_account("grafana", ns, APP),
+        o.binding("eaf-grafana-monitoring-view", None, APP, "ClusterRole", "cluster-monitoring-view",
+                  [(ns, "grafana")]),
+        {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+         "metadata": o.metadata("grafana-thanos-token", ns, APP, "grafana",
+                                annotations={"kubernetes.io/service-account.name": "grafana"})},
+        {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": o.metadata("grafana-admin", ns, APP,
+                                                                                        "grafana"),
+         "stringData": {"password": args.admin_password}},
+        # OKD's service CA operator fills in the CA that signed the Thanos querier's serving certificate.
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": o.metadata("grafana-service-ca", ns, APP, "grafana",
+                                annotations={"service.beta.openshift.io/inject-cabundle": "true"}),
+         "data": {}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": o.metadata("grafana-provisioning", ns, APP, "grafana"),
+         "data": config},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": o.metadata("grafana-dashboards", ns, APP, "grafana"),
+         "data": dashboards},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": o.metadata("grafana", ns, APP, "grafana"),
+         "spec": {"replicas": 1, "selector": {"matchLabels": o.selector(APP, "grafana")}, "template": pod}},
+        o.service("grafana", ns, APP, "grafana", [("http", 3000, 3000)]),
+        o.route("grafana", ns, APP, args.hostname, "grafana", "http"),
+    ]
+
+
+class Monitoring(pulumi.ComponentResource):
+    def __init__(self, name: str, args: MonitoringArgs, kube: Kube, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("eaf:apps:Monitoring", name, None, opts)
+        first, *rest = manifests(args)
+        self.namespace = register(first, kube, self)
+        self.objects = [self.namespace, *[register(m, kube, self, [self.namespace]) for m in rest]]
+        self.url = f"https://{args.hostname}"
+        self.register_outputs({"url": self.url})

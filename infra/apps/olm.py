@@ -1,0 +1,70 @@
+"""Operators the OKD way: an OperatorGroup and a Subscription pinned to one CSV, through OLM.
+
+`installPlanApproval: Manual` (the default of eaf:apps.gpuOperator.installPlanApproval) keeps the installed
+version equal to the pin: OLM waits for approval of every InstallPlan, and the approver Job below approves only
+the one for the pinned `startingCSV`. `Automatic` would install the pin first and then follow the channel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.apps import objects as o
+from infra.apps.images import image, operator_pin
+from infra.apps.render import static
+
+MARKETPLACE = "openshift-marketplace"
+
+
+def operator_manifests(pin_name: str, ns: str, app: str, approval: str, all_namespaces: bool = False
+                       ) -> list[dict[str, Any]]:
+    """OperatorGroup + Subscription (+ the approver Job when approval is Manual) for one pinned operator."""
+    pin = operator_pin(pin_name)
+    group_spec: dict[str, Any] = {} if all_namespaces else {"targetNamespaces": [ns]}
+    objects = [
+        {"apiVersion": "operators.coreos.com/v1", "kind": "OperatorGroup",
+         "metadata": o.metadata(pin_name, ns, app, "olm"), "spec": group_spec},
+        {"apiVersion": "operators.coreos.com/v1alpha1", "kind": "Subscription",
+         "metadata": o.metadata(pin["package"], ns, app, "olm"),
+         "spec": {"name": pin["package"], "channel": pin["channel"], "startingCSV": pin["startingCSV"],
+                  "source": pin["source"], "sourceNamespace": MARKETPLACE, "installPlanApproval": approval}},
+    ]
+    if approval == "Manual":
+        objects += _approver(pin_name, ns, app, pin["startingCSV"])
+    return objects
+
+
+def _approver(pin_name: str, ns: str, app: str, csv: str) -> list[dict[str, Any]]:
+    name = f"approve-{pin_name}"
+    script = {"approve-installplan.sh": static("approve-installplan.sh")}
+    pod = {
+        "metadata": {"labels": o.labels(app, name)},
+        "spec": {
+            "serviceAccountName": "installplan-approver",
+            "restartPolicy": "OnFailure",
+            "containers": [{
+                "name": "approve", "image": image("origin-cli"),
+                "command": ["/bin/bash", "/scripts/approve-installplan.sh"],
+                "env": [{"name": "PINNED_CSV", "value": csv}, {"name": "NAMESPACE", "value": ns}],
+                "resources": {"requests": {"cpu": "10m", "memory": "64Mi"},
+                              "limits": {"cpu": "200m", "memory": "256Mi"}},
+                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                    "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "volumeMounts": [{"name": "scripts", "mountPath": "/scripts", "readOnly": True}],
+            }],
+            "volumes": [{"name": "scripts", "configMap": {"name": name}}],
+        },
+    }
+    return [
+        o.service_account("installplan-approver", ns, app),
+        o.role("installplan-approver", ns, app, [
+            o.rule(["operators.coreos.com"], ["installplans"], ["get", "list", "watch", "patch"]),
+            o.rule(["operators.coreos.com"], ["clusterserviceversions", "subscriptions"], ["get", "list", "watch"]),
+        ]),
+        o.binding("installplan-approver", ns, app, "Role", "installplan-approver", [(ns, "installplan-approver")]),
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": o.metadata(name, ns, app, name), "data": script},
+        # The Job's name carries the CSV, so a new pin runs a new Job (a Job's pod template cannot be changed).
+        {"apiVersion": "batch/v1", "kind": "Job", "metadata": o.metadata(f"{name}-{o.slug(csv)}"[:63].rstrip("-"),
+                                                                        ns, app, name),
+         "spec": {"backoffLimit": 3, "activeDeadlineSeconds": 3600, "template": pod}},
+    ]

@@ -1,0 +1,33 @@
+"""Config file bodies from the jinja2 templates of infra/apps/templates (values placed, no logic inside)."""
+
+from __future__ import annotations
+
+import pprint
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+
+@cache
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), undefined=jinja2.StrictUndefined,
+                              keep_trailing_newline=True, autoescape=False)
+
+
+def render(template: str, values: dict[str, Any]) -> str:
+    return _environment().get_template(template).render(**values)
+
+
+def python_literals(values: dict[str, Any]) -> dict[str, str]:
+    """Each value as a Python literal for a Python config file: exact, deterministic (insertion order kept), and
+    wrapped so long lists stay readable when someone inspects the ConfigMap."""
+    return {key: pprint.pformat(value, width=100, sort_dicts=False) for key, value in values.items()}
+
+
+def static(name: str) -> str:
+    """A template file without placeholders (a script shipped as-is in a ConfigMap)."""
+    return (TEMPLATE_DIR / name).read_text(encoding="utf-8")

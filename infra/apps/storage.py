@@ -1,0 +1,229 @@
+"""Storage for notebooks: the CVMFS CSI driver (our own objects, pinned cvmfs-csi image) and NFS areas as PV/PVCs.
+
+CVMFS: one StorageClass per repository (the driver's `repository` parameter), and in each consumer namespace one
+read-only PVC per repository, so a notebook mounts exactly the repositories of its flavour at /cvmfs/<repo>.
+NFS (/nashome, /uscms/home, /uscms/data...): a statically provisioned PV per area and consumer namespace, bound to
+its PVC by claimRef, so no other claim can take it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from infra.apps import objects as o
+from infra.apps.images import image
+from infra.apps.kube import Kube, register
+from infra.spec import apps as spec
+
+APP = "eaf-storage"
+CVMFS_DRIVER = "cvmfs.csi.cern.ch"
+KUBELET_DIR = "/var/lib/kubelet"
+PLUGIN_DIR = f"{KUBELET_DIR}/plugins/{CVMFS_DRIVER}"
+
+
+def cvmfs_class(repo: str) -> str:
+    return f"cvmfs-{o.slug(repo)}"
+
+
+def cvmfs_claim(repo: str) -> str:
+    return f"cvmfs-{o.slug(repo)}"
+
+
+def nfs_claim(area: str) -> str:
+    return f"nfs-{area}"
+
+
+def nfs_volume(area: str, namespace: str) -> str:
+    return f"nfs-{area}-{namespace}"
+
+
+def flavour_mounts(flavour: spec.Flavour, settings: spec.Storage) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(volumes, volume mounts) of a flavour's CVMFS repositories (read-only) and NFS areas, for any pod."""
+    volumes: list[dict[str, Any]] = []
+    mounts: list[dict[str, Any]] = []
+    for repo in flavour.cvmfs:
+        claim = cvmfs_claim(repo)
+        volumes.append({"name": claim, "persistentVolumeClaim": {"claimName": claim, "readOnly": True}})
+        mounts.append({"name": claim, "mountPath": f"/cvmfs/{repo}", "readOnly": True})
+    areas = {area.name: area for area in settings.nfs}
+    for name in flavour.nfs:
+        area, claim = areas[name], nfs_claim(name)
+        volumes.append({"name": claim, "persistentVolumeClaim": {"claimName": claim, "readOnly": area.read_only}})
+        mounts.append({"name": claim, "mountPath": area.mount_path, "readOnly": area.read_only})
+    return volumes, mounts
+
+
+@dataclass(frozen=True)
+class StorageArgs:
+    settings: spec.Storage
+    consumers: tuple[str, ...]  # namespaces whose pods mount CVMFS and NFS
+
+
+def _host_path(name: str, path: str, kind: str | None = None) -> dict[str, Any]:
+    host_path: dict[str, Any] = {"path": path}
+    if kind is not None:
+        host_path["type"] = kind
+    return {"name": name, "hostPath": host_path}
+
+
+def _cvmfs_driver(settings: spec.Storage) -> list[dict[str, Any]]:
+    ns = settings.namespace
+    socket = f"{PLUGIN_DIR}/csi.sock"
+    default_local = (f"CVMFS_HTTP_PROXY={settings.cvmfs_http_proxy}\n"
+                     f"CVMFS_QUOTA_LIMIT={settings.cvmfs_cache_gib * 1024}\n"
+                     "CVMFS_CACHE_BASE=/cvmfs-localcache\n")
+    node_pod = {
+        "metadata": {"labels": o.labels(APP, "cvmfs-nodeplugin")},
+        "spec": {
+            "serviceAccountName": "cvmfs-nodeplugin",
+            "hostPID": True,  # autofs, which mounts repositories on first access, needs the host's PID namespace
+            "nodeSelector": {"node-role.kubernetes.io/worker": ""},
+            "containers": [
+                {"name": "registrar", "image": image("csi-node-driver-registrar"),
+                 "args": ["--csi-address=/csi/csi.sock", f"--kubelet-registration-path={socket}"],
+                 "resources": {"requests": {"cpu": "10m", "memory": "32Mi"},
+                               "limits": {"cpu": "100m", "memory": "64Mi"}},
+                 "volumeMounts": [{"name": "plugin-dir", "mountPath": "/csi"},
+                                  {"name": "registration-dir", "mountPath": "/registration"}]},
+                {"name": "nodeplugin", "image": image("cvmfs-csi"),
+                 "args": ["--role=identity,node", f"--drivername={CVMFS_DRIVER}", f"--endpoint=unix://{socket}",
+                          "--nodeid=$(NODE_ID)", "--start-automount-daemon=true"],
+                 "env": [{"name": "NODE_ID", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+                 # Mounting FUSE file systems into other pods' volumes needs a privileged container.
+                 "securityContext": {"privileged": True, "allowPrivilegeEscalation": True,
+                                     "capabilities": {"add": ["SYS_ADMIN"]}},
+                 "resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
+                               "limits": {"cpu": "2000m", "memory": "2Gi"}},
+                 "volumeMounts": [
+                     {"name": "plugin-dir", "mountPath": PLUGIN_DIR},
+                     {"name": "pods-mount-dir", "mountPath": f"{KUBELET_DIR}/pods",
+                      "mountPropagation": "Bidirectional"},
+                     {"name": "host-sys", "mountPath": "/sys"},
+                     {"name": "lib-modules", "mountPath": "/lib/modules", "readOnly": True},
+                     {"name": "host-dev", "mountPath": "/dev"},
+                     {"name": "cvmfs-localcache", "mountPath": "/cvmfs-localcache"},
+                     {"name": "cvmfs-config", "mountPath": "/etc/cvmfs/default.local", "subPath": "default.local"},
+                 ]},
+            ],
+            "volumes": [
+                _host_path("plugin-dir", PLUGIN_DIR, "DirectoryOrCreate"),
+                _host_path("registration-dir", f"{KUBELET_DIR}/plugins_registry", "DirectoryOrCreate"),
+                _host_path("pods-mount-dir", f"{KUBELET_DIR}/pods", "Directory"),
+                _host_path("host-sys", "/sys"),
+                _host_path("lib-modules", "/lib/modules"),
+                _host_path("host-dev", "/dev"),
+                {"name": "cvmfs-localcache", "emptyDir": {"sizeLimit": f"{settings.cvmfs_cache_gib}Gi"}},
+                {"name": "cvmfs-config", "configMap": {"name": "cvmfs-default-local"}},
+            ],
+        },
+    }
+    controller_pod = {
+        "metadata": {"labels": o.labels(APP, "cvmfs-controllerplugin")},
+        "spec": {
+            "serviceAccountName": "cvmfs-provisioner",
+            "containers": [
+                {"name": "provisioner", "image": image("csi-provisioner"),
+                 "args": ["--csi-address=/csi/csi.sock", "--leader-election=true",
+                          f"--leader-election-namespace={ns}"],
+                 "resources": {"requests": {"cpu": "10m", "memory": "32Mi"},
+                               "limits": {"cpu": "200m", "memory": "128Mi"}},
+                 "volumeMounts": [{"name": "socket-dir", "mountPath": "/csi"}]},
+                {"name": "controllerplugin", "image": image("cvmfs-csi"),
+                 "args": ["--role=identity,controller", f"--drivername={CVMFS_DRIVER}",
+                          "--endpoint=unix:///csi/csi.sock"],
+                 "resources": {"requests": {"cpu": "10m", "memory": "32Mi"},
+                               "limits": {"cpu": "200m", "memory": "128Mi"}},
+                 "volumeMounts": [{"name": "socket-dir", "mountPath": "/csi"}]},
+            ],
+            "volumes": [{"name": "socket-dir", "emptyDir": {}}],
+        },
+    }
+    return [
+        {"apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver",
+         "metadata": o.metadata(CVMFS_DRIVER, None, APP, "cvmfs"),
+         "spec": {"attachRequired": False, "podInfoOnMount": False, "volumeLifecycleModes": ["Persistent"]}},
+        o.service_account("cvmfs-nodeplugin", ns, APP),
+        o.service_account("cvmfs-provisioner", ns, APP),
+        o.role("eaf-cvmfs-provisioner", None, APP, [
+            o.rule([""], ["persistentvolumes"], ["get", "list", "watch", "create", "delete"]),
+            o.rule([""], ["persistentvolumeclaims"], ["get", "list", "watch", "update"]),
+            o.rule(["storage.k8s.io"], ["storageclasses", "csinodes"], ["get", "list", "watch"]),
+            o.rule([""], ["events"], ["list", "watch", "create", "update", "patch"]),
+        ]),
+        o.binding("eaf-cvmfs-provisioner", None, APP, "ClusterRole", "eaf-cvmfs-provisioner",
+                  [(ns, "cvmfs-provisioner")]),
+        o.role("cvmfs-leader-election", ns, APP, [
+            o.rule(["coordination.k8s.io"], ["leases"], ["get", "watch", "list", "delete", "update", "create"]),
+        ]),
+        o.binding("cvmfs-leader-election", ns, APP, "Role", "cvmfs-leader-election", [(ns, "cvmfs-provisioner")]),
+        # The node plugin runs privileged: OKD admits that through the `privileged` SCC, granted by RBAC.
+        o.role("eaf-cvmfs-privileged-scc", None, APP, [o.use_scc("privileged")]),
+        o.binding("cvmfs-privileged-scc", ns, APP, "ClusterRole", "eaf-cvmfs-privileged-scc",
+                  [(ns, "cvmfs-nodeplugin")]),
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": o.metadata("cvmfs-default-local", ns, APP, "cvmfs"),
+         "data": {"default.local": default_local}},
+        {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": o.metadata("cvmfs-nodeplugin", ns, APP,
+                                                                              "cvmfs-nodeplugin"),
+         "spec": {"selector": {"matchLabels": o.selector(APP, "cvmfs-nodeplugin")}, "template": node_pod}},
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": o.metadata("cvmfs-controllerplugin", ns, APP, "cvmfs-controllerplugin"),
+         "spec": {"replicas": 1, "selector": {"matchLabels": o.selector(APP, "cvmfs-controllerplugin")},
+                  "template": controller_pod}},
+        *[{"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+           "metadata": o.metadata(cvmfs_class(repo), None, APP, "cvmfs"),
+           "provisioner": CVMFS_DRIVER, "parameters": {"repository": repo},
+           "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"}
+          for repo in settings.cvmfs_repositories],
+    ]
+
+
+def _nfs_pair(area: spec.NfsArea, consumer: str) -> list[dict[str, Any]]:
+    modes = ["ReadOnlyMany"] if area.read_only else ["ReadWriteMany"]
+    size = f"{area.size_gib}Gi"
+    volume = nfs_volume(area.name, consumer)
+    pv = {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": o.metadata(volume, None, APP, "nfs"),
+          "spec": {"capacity": {"storage": size}, "accessModes": modes, "persistentVolumeReclaimPolicy": "Retain",
+                   # No class: only the claim named in claimRef can bind this volume.
+                   "storageClassName": "", "mountOptions": list(area.mount_options),
+                   "nfs": {"server": area.server, "path": area.path, "readOnly": area.read_only},
+                   "claimRef": {"namespace": consumer, "name": nfs_claim(area.name)}}}
+    return [pv, o.pvc(nfs_claim(area.name), consumer, APP, size, modes, "", volume_name=volume)]
+
+
+def consumer_claims(settings: spec.Storage, consumer: str) -> list[dict[str, Any]]:
+    """What one consumer namespace gets: a read-only claim per CVMFS repository, a PV/PVC pair per NFS area."""
+    claims = [o.pvc(cvmfs_claim(repo), consumer, APP, "1Mi", ["ReadOnlyMany"], cvmfs_class(repo))
+              for repo in settings.cvmfs_repositories]
+    for area in settings.nfs:
+        claims += _nfs_pair(area, consumer)
+    return claims
+
+
+def manifests(args: StorageArgs) -> list[dict[str, Any]]:
+    ns = args.settings.namespace
+    privileged = {"pod-security.kubernetes.io/enforce": "privileged",
+                  "security.openshift.io/scc.podSecurityLabelSync": "false"}
+    objects = [o.namespace(ns, APP, privileged), *_cvmfs_driver(args.settings)]
+    for consumer in args.consumers:
+        objects += consumer_claims(args.settings, consumer)
+    return objects
+
+
+class Storage(pulumi.ComponentResource):
+    """CVMFS CSI and NFS areas. Claims go into the consumers' namespaces, created by their apps."""
+
+    def __init__(self, name: str, args: StorageArgs, kube: Kube, consumers: dict[str, pulumi.Resource],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("eaf:apps:Storage", name, None, opts)
+        first, *rest = manifests(args)
+        self.namespace = register(first, kube, self)
+        self.objects = [self.namespace]
+        for manifest in rest:
+            owner = consumers.get(manifest["metadata"].get("namespace", ""))
+            self.objects.append(register(manifest, kube, self, [self.namespace] + ([owner] if owner else [])))
+        self.register_outputs({"cvmfsRepositories": list(args.settings.cvmfs_repositories),
+                               "nfsAreas": [area.name for area in args.settings.nfs]})
+

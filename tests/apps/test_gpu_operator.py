@@ -1,0 +1,108 @@
+"""GPU operator + NFD: OLM subscriptions pinned to one CSV, MIG layouts per GPU worker, mixed strategy."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from infra.catalog import versions
+from infra.paths import PROJECT_DIR
+from infra.plan.model import Role
+from infra.spec.layering import read_stack_file
+from infra.spec.load import load_spec
+from tests.apps.manifests import manifests_for, named, patches_for, run_for
+from tests.harness import DEPLOYED_STACKS
+
+
+def _gpu_hostnames(stack: str) -> set[str]:
+    loaded = load_spec(stack, read_stack_file(PROJECT_DIR, stack), PROJECT_DIR, check_secrets=False)
+    return {n.hostname for n in loaded.plan.by_role(Role.GPU_WORKER)}
+
+
+@pytest.mark.parametrize("stack", DEPLOYED_STACKS)
+def test_every_gpu_worker_gets_its_mig_layout_label(stack):
+    labels = {p["metadata"]["name"]: p["metadata"]["labels"] for p in patches_for(stack) if p["kind"] == "Node"}
+    # ignition/node.py writes the short hostname to /etc/hostname: the kubelet registers the node under it.
+    assert set(labels) == _gpu_hostnames(stack), f"{stack}: labels for {sorted(labels)}"
+    assert all(value == {"nvidia.com/mig.config": "eaf-mixed"} for value in labels.values()), labels
+
+
+def test_mig_parted_config_cuts_each_a100_into_10_20_and_40_gb_slices():
+    config = named(manifests_for("dev"), "ConfigMap", "eaf-mig-parted-config", "nvidia-gpu-operator")
+    parsed = yaml.safe_load(config["data"]["config.yaml"])
+    assert parsed["mig-configs"]["eaf-mixed"] == [
+        {"devices": "all", "mig-enabled": True, "mig-devices": {"1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1}}]
+    assert parsed["mig-configs"]["all-disabled"] == [{"devices": "all", "mig-enabled": False}]
+
+
+def test_cluster_policy_uses_the_mixed_strategy_and_our_mig_config():
+    policy = named(manifests_for("prod-a"), "ClusterPolicy", "gpu-cluster-policy")["spec"]
+    assert policy["mig"] == {"strategy": "mixed"}
+    assert policy["migManager"]["config"] == {"name": "eaf-mig-parted-config", "default": "all-disabled"}
+    assert policy["dcgmExporter"]["serviceMonitor"] == {"enabled": True}
+
+
+@pytest.mark.parametrize("pin, namespace", [("nfd", "openshift-nfd"), ("gpu-operator", "nvidia-gpu-operator"),
+                                            ("keda", "keda")])
+def test_operators_are_subscribed_at_the_pinned_csv_with_manual_approval(pin, namespace):
+    expected = versions()["apps"]["operators"][pin]
+    manifests = manifests_for("dev")
+    subscription = named(manifests, "Subscription", expected["package"], namespace)["spec"]
+    assert subscription["startingCSV"] == expected["startingCSV"]
+    assert subscription["channel"] == expected["channel"]
+    assert subscription["installPlanApproval"] == "Manual"
+    jobs = [m for m in manifests if m["kind"] == "Job" and m["metadata"]["namespace"] == namespace]
+    assert len(jobs) == 1, f"one approver Job in {namespace}"
+    env = {e["name"]: e["value"] for e in jobs[0]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env == {"PINNED_CSV": expected["startingCSV"], "NAMESPACE": namespace}
+
+
+def test_operator_custom_resources_wait_for_the_approved_install():
+    run = run_for("dev")
+    policy = next(r for r in run.resources if r.type == "kubernetes:nvidia.com/v1:ClusterPolicy")
+    approvers = {r.urn for r in run.resources if r.type == "kubernetes:batch/v1:Job"}
+    assert approvers & set(policy.dependencies), f"{policy.urn} does not wait for the approver Jobs"
+
+
+def test_gpu_namespaces_are_scraped_by_platform_monitoring():
+    manifests = manifests_for("dev")
+    for name in ("nvidia-gpu-operator", "openshift-nfd"):
+        labels = named(manifests, "Namespace", name)["metadata"]["labels"]
+        assert labels["openshift.io/cluster-monitoring"] == "true", name
+
+
+def test_a_layout_without_20gb_slices_is_refused_for_the_20gb_gpu_profiles():
+    from infra.spec.errors import ConfigError
+    from tests.harness import run_stack
+
+    with pytest.raises(ConfigError) as caught:
+        run_stack("dev", overrides={"nodes": {"gpuWorkers": {"migLayout": "eaf-small-slices"}}})
+    message = str(caught.value)
+    assert "profiles[3].migProfile = '2g.20gb'" in message, message
+    assert "no GPU worker of this stack is cut into this MIG slice" in message and "use one of: 1g.10gb" in message
+
+
+def test_a_catalog_file_that_does_not_exist_is_named():
+    from infra.spec.errors import ConfigError
+    from tests.harness import run_stack
+
+    with pytest.raises(ConfigError) as caught:
+        run_stack("dev", overrides={"apps": {"jupyterhub": {"catalog": "vo-catalog-small.yaml"}}})
+    assert "eaf:apps.jupyterhub.catalog = 'vo-catalog-small.yaml'" in str(caught.value)
+    assert "use one of: vo-catalog.yaml" in str(caught.value)
+
+
+def test_a_node_with_another_layout_gets_its_own_label_and_mig_config():
+    from infra.apps import gpu_operator
+    from infra.spec.apps import GpuOperator
+
+    loaded = load_spec("dev", read_stack_file(PROJECT_DIR, "dev"), PROJECT_DIR, check_secrets=False)
+    nodes = tuple(n if n.name != "gpu-1" else type(n)(**{**n.__dict__, "mig_layout": "whole-gpu"})
+                  for n in loaded.plan.nodes)
+    plan = type(loaded.plan)(**{**loaded.plan.__dict__, "nodes": nodes})
+    built = gpu_operator.manifests(gpu_operator.GpuOperatorArgs(GpuOperator(enabled=True), plan, True))
+    labels = {m["metadata"]["name"]: m["metadata"]["labels"]["nvidia.com/mig.config"] for m in built["node_labels"]}
+    assert labels == {"gpu-0": "eaf-mixed", "gpu-1": "whole-gpu"}
+    config = yaml.safe_load(built["config"][0]["data"]["config.yaml"])
+    assert config["mig-configs"]["whole-gpu"] == [{"devices": "all", "mig-enabled": True,
+                                                   "mig-devices": {"7g.80gb": 1}}]
