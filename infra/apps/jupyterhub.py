@@ -10,7 +10,7 @@ import pulumi
 
 from infra.apps import objects as o
 from infra.apps.images import image
-from infra.apps.kube import Kube, register, register_all
+from infra.apps.kube import Kube, register_in_namespace
 from infra.apps.render import python_literals, render
 from infra.apps.storage import flavour_mounts
 from infra.spec import apps as spec
@@ -255,8 +255,6 @@ class JupyterHub(pulumi.ComponentResource):
     def __init__(self, name: str, args: JupyterHubArgs, profiles: tuple[spec.Profile, ...], kube: Kube,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("eaf:apps:JupyterHub", name, None, opts)
-        first, *rest = manifests(args, profiles)
-        self.namespace = register(first, kube, self)
-        self.objects = [self.namespace, *register_all(rest, kube, self, [self.namespace])]
+        self.namespace, self.objects = register_in_namespace(manifests(args, profiles), kube, self)
         self.url = f"https://{args.hostname}"
         self.register_outputs({"url": self.url, "namespace": args.settings.namespace})

@@ -12,7 +12,7 @@ import pulumi
 from infra.apps import objects as o
 from infra.apps import postgres
 from infra.apps.images import image
-from infra.apps.kube import Kube, register
+from infra.apps.kube import Kube, register_in_namespace
 from infra.spec import apps as spec
 
 APP = "keycloak"
@@ -152,8 +152,6 @@ def manifests(args: KeycloakArgs) -> list[dict[str, Any]]:
 class Keycloak(pulumi.ComponentResource):
     def __init__(self, name: str, args: KeycloakArgs, kube: Kube, opts: pulumi.ResourceOptions | None = None):
         super().__init__("eaf:apps:Keycloak", name, None, opts)
-        first, *rest = manifests(args)
-        self.namespace = register(first, kube, self)
-        self.objects = [self.namespace, *[register(m, kube, self, [self.namespace]) for m in rest]]
+        self.namespace, self.objects = register_in_namespace(manifests(args), kube, self)
         self.url = f"https://{args.hostname}"
         self.register_outputs({"url": self.url, "issuer": args.issuer})

@@ -80,3 +80,12 @@ def register(manifest: dict[str, Any], kube: Kube, parent: pulumi.Resource,
 def register_all(manifests: Sequence[dict[str, Any]], kube: Kube, parent: pulumi.Resource,
                  depends_on: Sequence[pulumi.Resource] = ()) -> list[pulumi.CustomResource]:
     return [register(m, kube, parent, depends_on) for m in manifests]
+
+
+def register_in_namespace(manifests: Sequence[dict[str, Any]], kube: Kube, parent: pulumi.Resource
+                          ) -> tuple[pulumi.CustomResource, list[pulumi.CustomResource]]:
+    """An app's objects whose first manifest is its Namespace: that first, everything else after it (the API server
+    refuses objects in a namespace that does not exist yet). Returns the namespace and all objects."""
+    first, *rest = manifests
+    namespace = register(first, kube, parent)
+    return namespace, [namespace, *register_all(rest, kube, parent, [namespace])]

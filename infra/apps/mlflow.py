@@ -14,7 +14,7 @@ import pulumi
 from infra.apps import objects as o
 from infra.apps import postgres
 from infra.apps.images import image
-from infra.apps.kube import Kube, register
+from infra.apps.kube import Kube, register_in_namespace
 from infra.spec import apps as spec
 
 APP = "mlflow"
@@ -112,8 +112,6 @@ def manifests(args: MlflowArgs) -> list[dict[str, Any]]:
 class Mlflow(pulumi.ComponentResource):
     def __init__(self, name: str, args: MlflowArgs, kube: Kube, opts: pulumi.ResourceOptions | None = None):
         super().__init__("eaf:apps:Mlflow", name, None, opts)
-        first, *rest = manifests(args)
-        self.namespace = register(first, kube, self)
-        self.objects = [self.namespace, *[register(m, kube, self, [self.namespace]) for m in rest]]
+        self.namespace, self.objects = register_in_namespace(manifests(args), kube, self)
         self.url = f"https://{args.hostname}"
         self.register_outputs({"url": self.url})

@@ -16,7 +16,7 @@ import yaml
 from infra.apps import objects as o
 from infra.apps.dashboards import DATASOURCE, dashboard_files
 from infra.apps.images import image
-from infra.apps.kube import Kube, register
+from infra.apps.kube import Kube, register_in_namespace
 from infra.spec import apps as spec
 
 APP = "grafana"
@@ -133,8 +133,6 @@ def manifests(args: MonitoringArgs) -> list[dict[str, Any]]:
 class Monitoring(pulumi.ComponentResource):
     def __init__(self, name: str, args: MonitoringArgs, kube: Kube, opts: pulumi.ResourceOptions | None = None):
         super().__init__("eaf:apps:Monitoring", name, None, opts)
-        first, *rest = manifests(args)
-        self.namespace = register(first, kube, self)
-        self.objects = [self.namespace, *[register(m, kube, self, [self.namespace]) for m in rest]]
+        self.namespace, self.objects = register_in_namespace(manifests(args), kube, self)
         self.url = f"https://{args.hostname}"
         self.register_outputs({"url": self.url})

@@ -17,13 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.engine import ENGINE_TOOLS, TOOLS_BIN, VENV_BIN, engine_env
+
 pytestmark = pytest.mark.real  # the Pulumi engine built from Go modules (.tools/bin)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
-VENV_BIN = REPO_ROOT / ".venv" / "bin"
 # The CLI plus the Python language host and the dynamic-provider shim it needs.
-ENGINE_TOOLS = ("pulumi", "pulumi-language-python", "pulumi-language-python-exec", "pulumi-resource-pulumi-python")
 PROVIDER_MODULE = Path(__file__).with_name("file_resource_provider.py")
 STACK = "smoke"
 FILE_CONTENT = "managed by the engine smoke test\n"
@@ -87,18 +86,7 @@ class Lifecycle:
 
 
 def _engine_env(work: Path) -> dict[str, str]:
-    """The environment scripts/env.sh would give, with state, home and secrets private to this test."""
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(TOOLS_BIN), str(VENV_BIN), env.get("PATH", "")])
-    env["PULUMI_BACKEND_URL"] = (work / "state").as_uri()
-    env["PULUMI_HOME"] = str(work / "pulumi-home")
-    env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
-    # No internet here: a plugin download could only hang or fail.
-    env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
-    # Throw-away stack: the passphrase only has to be stable for this test's lifetime.
-    env["PULUMI_CONFIG_PASSPHRASE"] = "engine-smoke-test"
-    env.pop("PULUMI_ACCESS_TOKEN", None)
-    return env
+    return engine_env(work, "engine-smoke-test")
 
 
 def _write_project(project: Path, managed_file: Path) -> None:

@@ -8,7 +8,6 @@ up repairs it -> destroy leaves nothing.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -18,13 +17,11 @@ import pytest
 
 from infra.paths import PROJECT_DIR
 from tests.libvirt_native.fixtures import unique_prefix
+from tests.support.engine import ENGINE_TOOLS, TOOLS_BIN, engine_env
 from tests.support.libvirtd import LibvirtdUnavailableError, ensure_libvirtd
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
-TOOLS_BIN = PROJECT_DIR / ".tools" / "bin"
-VENV_BIN = PROJECT_DIR / ".venv" / "bin"
-ENGINE_TOOLS = ("pulumi", "pulumi-language-python", "pulumi-language-python-exec", "pulumi-resource-pulumi-python")
 PROBE = PROJECT_DIR / ".work" / "probe"
 SECRET_MARKER = "eaf-native-engine-secret-marker"
 STEP_TIMEOUT_S = 300
@@ -72,16 +69,7 @@ class Lifecycle:
 
 
 def _env(work: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(TOOLS_BIN), str(VENV_BIN), env.get("PATH", "")])
-    env["PYTHONPATH"] = str(PROJECT_DIR)  # the program and the dynamic-provider process import infra.*
-    env["PULUMI_BACKEND_URL"] = (work / "state").as_uri()
-    env["PULUMI_HOME"] = str(work / "home")
-    env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
-    env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
-    env["PULUMI_CONFIG_PASSPHRASE"] = "native-engine-test"
-    env.pop("PULUMI_ACCESS_TOKEN", None)
-    return env
+    return engine_env(work, "native-engine-test", import_project=True)
 
 
 def _virsh(*args: str) -> subprocess.CompletedProcess:

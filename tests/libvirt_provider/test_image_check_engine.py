@@ -16,13 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from infra.paths import PROJECT_DIR
+from tests.support.engine import ENGINE_TOOLS, TOOLS_BIN, engine_env
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
-TOOLS_BIN = PROJECT_DIR / ".tools" / "bin"
-VENV_BIN = PROJECT_DIR / ".venv" / "bin"
-ENGINE_TOOLS = ("pulumi", "pulumi-language-python", "pulumi-language-python-exec", "pulumi-resource-pulumi-python")
 STEP_TIMEOUT_S = 300
 IMAGE = b"QFI\xfb" + b"verified by the engine" * 1000
 
@@ -65,18 +62,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     (project / "Pulumi.yaml").write_text("name: eaf-image-check\nruntime: python\n", encoding="utf-8")
     (project / "__main__.py").write_text(PROGRAM.format(path=str(image)), encoding="utf-8")
     (work / "state").mkdir()
-    env = dict(os.environ)
-    env.update({
-        "PATH": os.pathsep.join([str(TOOLS_BIN), str(VENV_BIN), env.get("PATH", "")]),
-        # The program and the dynamic-provider process import the project's module from the checkout.
-        "PYTHONPATH": str(PROJECT_DIR),
-        "PULUMI_BACKEND_URL": (work / "state").as_uri(),
-        "PULUMI_HOME": str(work / "pulumi-home"),
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PULUMI_CONFIG_PASSPHRASE": "image-check-test",
-    })
-    env.pop("PULUMI_ACCESS_TOKEN", None)
+    env = engine_env(work, "image-check-test", import_project=True)
     cli = [str(TOOLS_BIN / "pulumi"), "--non-interactive"]
     for step in (["stack", "init", "check"], ["config", "set", "sha256", hashlib.sha256(IMAGE).hexdigest()]):
         done = _run([*cli, *step], project, env)

@@ -13,10 +13,9 @@ import subprocess
 from pathlib import Path
 
 from infra.paths import PROJECT_DIR
+from tests.support.engine import ENGINE_TOOLS, TOOLS_BIN
+from tests.support.engine import engine_env as shared_engine_env
 
-TOOLS_BIN = PROJECT_DIR / ".tools" / "bin"
-VENV_BIN = PROJECT_DIR / ".venv" / "bin"
-ENGINE_TOOLS = ("pulumi", "pulumi-language-python", "pulumi-language-python-exec")
 STACK_FILES = ("Pulumi.prod.yaml", "Pulumi.prod-a.yaml", "Pulumi.prod-b.yaml")
 
 PROGRAM = """\
@@ -37,14 +36,7 @@ def missing_engine() -> str | None:
 
 def engine_env(work: Path) -> dict[str, str]:
     """What scripts/env.sh gives, with state and home private to the test."""
-    return {
-        "PATH": os.pathsep.join([str(TOOLS_BIN), str(VENV_BIN), os.environ.get("PATH", "")]),
-        "PULUMI_BACKEND_URL": (work / "state").as_uri(),
-        "PULUMI_HOME": str(work / "pulumi-home"),
-        "PULUMI_CONFIG_PASSPHRASE": "migration-test",  # throw-away stacks
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-    }
+    return shared_engine_env(work, "migration-test")
 
 
 def make_project(work: Path, env: dict[str, str]) -> Path:
