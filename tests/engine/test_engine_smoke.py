@@ -8,7 +8,6 @@ runs once per module; each test checks one thing it recorded, so a failure names
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.engine import ENGINE_TOOLS, TOOLS_BIN, VENV_BIN, engine_env
+from tests.support.engine import TOOLS_BIN, VENV_BIN, engine_env, missing_engine
 
 pytestmark = pytest.mark.real  # the Pulumi engine built from Go modules (.tools/bin)
 
@@ -131,9 +130,8 @@ def lifecycle(tmp_path_factory: pytest.TempPathFactory) -> Lifecycle:
     work = tmp_path_factory.mktemp("engine-smoke")
     result = Lifecycle(managed_file=work / "managed.txt")
     # Reported through each test (a FAIL naming the fix), not as a fixture error.
-    missing_tools = [name for name in ENGINE_TOOLS if not os.access(TOOLS_BIN / name, os.X_OK)]
-    if missing_tools:
-        result.missing = f"{', '.join(missing_tools)} missing from {TOOLS_BIN}: run scripts/bootstrap-engine.sh"
+    result.missing = missing_engine()
+    if result.missing:
         return result
     if not (VENV_BIN / "python").exists():
         result.missing = f"{VENV_BIN / 'python'} is missing: create the project venv (scripts/setup-venv.sh)"

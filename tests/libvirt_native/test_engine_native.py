@@ -17,7 +17,7 @@ import pytest
 
 from infra.paths import PROJECT_DIR
 from tests.libvirt_native.fixtures import unique_prefix
-from tests.support.engine import ENGINE_TOOLS, TOOLS_BIN, engine_env
+from tests.support.engine import engine_env, missing_engine
 from tests.support.libvirtd import LibvirtdUnavailableError, ensure_libvirtd
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
@@ -79,9 +79,8 @@ def _virsh(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def lifecycle(tmp_path_factory) -> Lifecycle:
     result = Lifecycle(unique_prefix())
-    missing = [t for t in ENGINE_TOOLS if not (TOOLS_BIN / t).exists()]
-    if missing:
-        result.missing = f"{', '.join(missing)} missing in {TOOLS_BIN}: run scripts/bootstrap-engine.sh"
+    result.missing = missing_engine()
+    if result.missing:
         return result
     if not (PROBE / "vmlinuz").is_file():
         result.missing = f"probe image missing in {PROBE}: run scripts/build-probe-image.sh"

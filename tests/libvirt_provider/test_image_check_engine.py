@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.support.engine import ENGINE_TOOLS, TOOLS_BIN, engine_env
+from tests.support.engine import TOOLS_BIN, engine_env, missing_engine
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
@@ -51,9 +50,9 @@ def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Complete
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
-    missing = [name for name in ENGINE_TOOLS if not os.access(TOOLS_BIN / name, os.X_OK)]
+    missing = missing_engine()
     if missing:
-        pytest.fail(f"{', '.join(missing)} missing from {TOOLS_BIN}: run scripts/bootstrap-engine.sh")
+        pytest.fail(missing)
     work = tmp_path_factory.mktemp("image-check-engine")
     image = work / "base.qcow2"
     image.write_bytes(IMAGE)

@@ -11,16 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.harness import PROJECT_DIR
+from tests.support.engine import missing_engine
 
 # What the program needs to evaluate; the copy keeps the tier's `pulumi config set` away from the repo's files.
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.local.yaml", "__main__.py", "infra", "ignition")
 LOCAL_PASSPHRASE = "eaf-local-sandbox"  # scripts/env-local.sh: the local stack's sandbox secrets
 
 
-def missing_engine() -> str | None:
-    for tool in ("pulumi", "pulumi-language-python", "pulumi-language-python-exec", "pulumi-resource-pulumi-python"):
-        if not (PROJECT_DIR / ".tools" / "bin" / tool).exists():
-            return f".tools/bin/{tool} is missing: run scripts/bootstrap-engine.sh (or scripts/setup.sh)"
+def missing_engine_or_probe() -> str | None:
+    problem = missing_engine()
+    if problem:
+        return problem
     if not (PROJECT_DIR / ".work" / "probe" / "SHA256SUMS").exists():
         return ".work/probe is missing: run scripts/build-probe-image.sh"
     return None

@@ -14,7 +14,7 @@ import os
 import pytest
 
 from tests.harness import PROJECT_DIR
-from tests.local_stack.engine import make_copy, missing_engine, steps, urn_name
+from tests.local_stack.engine import make_copy, missing_engine_or_probe, steps, urn_name
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
@@ -51,7 +51,7 @@ def _leftovers(connect) -> list[str]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, libvirt_system):
-    problem = missing_engine()
+    problem = missing_engine_or_probe()
     if problem:
         pytest.fail(problem)
     project = make_copy(tmp_path_factory.mktemp("local-stack"))

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from infra.paths import PROJECT_DIR
-from tests.support.engine import ENGINE_TOOLS, TOOLS_BIN
+from tests.support.engine import TOOLS_BIN, missing_engine  # noqa: F401 - missing_engine used by test_migrate
 from tests.support.engine import engine_env as shared_engine_env
 
 STACK_FILES = ("Pulumi.prod.yaml", "Pulumi.prod-a.yaml", "Pulumi.prod-b.yaml")
@@ -25,13 +25,6 @@ cluster = pulumi.Config("eaf").require_object("cluster")
 pulumi.export("apiUrl", f"https://api.{cluster['name']}.fnal.gov:6443")
 pulumi.export("role", cluster["role"])
 """
-
-
-def missing_engine() -> str | None:
-    missing = [name for name in ENGINE_TOOLS if not os.access(TOOLS_BIN / name, os.X_OK)]
-    if missing:
-        return f"{', '.join(missing)} missing from {TOOLS_BIN}: run scripts/bootstrap-engine.sh"
-    return None
 
 
 def engine_env(work: Path) -> dict[str, str]:
