@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the render command imports ignition.render without loading Pulumi
     import pulumi
 
-    from infra.contracts import InstallAssets
-    from infra.secrets import StackSecrets
-    from infra.spec.load import LoadedStack
+    from infra.contracts import IgnitionInput, InstallAssets
 
 
-def node_configs(loaded: LoadedStack, secrets: StackSecrets, assets: InstallAssets) -> dict[str, pulumi.Input[str]]:
+def node_configs(args: IgnitionInput, ssh_public_keys: pulumi.Output[list[str]], assets: InstallAssets
+                 ) -> dict[str, pulumi.Input[str]]:
     """{node name: Ignition JSON text}. Each text is a secret Output: it carries the SSH keys, and for the bootstrap
     node OKD's bootstrap.ign with the pull secret."""
     import pulumi
@@ -27,10 +26,10 @@ def node_configs(loaded: LoadedStack, secrets: StackSecrets, assets: InstallAsse
     def config_of(node):
         def render(values: list) -> str:
             master, worker, bootstrap, keys = values
-            return render_node(loaded, node, OkdConfigs(master, worker, bootstrap), keys)
+            return render_node(args, node, OkdConfigs(master, worker, bootstrap), keys)
 
         rendered = pulumi.Output.all(assets.master_pointer, assets.worker_pointer, assets.bootstrap,
-                                     secrets.ssh_public_keys).apply(render)
+                                     ssh_public_keys).apply(render)
         return pulumi.Output.secret(rendered)
 
-    return {node.name: config_of(node) for node in loaded.plan.nodes}
+    return {node.name: config_of(node) for node in args.plan.nodes}

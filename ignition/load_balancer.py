@@ -7,16 +7,13 @@ systemd unit: the node is a bare CoreOS host, not part of the cluster.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address
 from typing import Any
 
 from ignition.document import file_entry, unit_entry
 from ignition.node import dns_servers
 from ignition.templates import render_template
-from infra.catalog import versions
-from infra.plan.addresses import host_address
+from infra.contracts import IgnitionInput
 from infra.plan.model import Role
-from infra.spec.load import LoadedStack
 
 CONFIG_DIR = "/etc/haproxy"
 CONTAINER_NAME = "haproxy"
@@ -29,25 +26,15 @@ class Backend:
     address: str
 
 
-def bootstrap_address(loaded: LoadedStack) -> IPv4Address | None:
-    """Where the bootstrap node is or would be. Kept in the backends when the node is off, so that switching it off
-    does not change the balancer's Ignition (which would replace the balancer VM); health checks mark it down.
-    None only when another node holds that address (then a backend named bootstrap would be that node)."""
-    planned = [n for n in loaded.plan.nodes if n.role is Role.BOOTSTRAP]
-    if planned:
-        return planned[0].ip
-    pin = loaded.spec.nodes.bootstrap.pin.ip
-    address = pin or host_address(loaded.spec.network.cidr, loaded.spec.network.offsets.bootstrap)
-    return None if any(n.ip == address for n in loaded.plan.nodes) else address
-
-
-def api_backends(loaded: LoadedStack) -> list[Backend]:
-    """API (6443) and machine-config server (22623): the bootstrap node first, then the controllers."""
+def api_backends(args: IgnitionInput) -> list[Backend]:
+    """API (6443) and machine-config server (22623): the bootstrap node first, then the controllers. The bootstrap
+    stays listed when its node is off (the plan keeps its address), so switching it off does not change the
+    balancer's Ignition (which would replace the balancer VM); health checks mark it down."""
+    plan = args.plan
     backends = []
-    address = bootstrap_address(loaded)
-    if address is not None:
-        backends.append(Backend("bootstrap", str(address)))
-    backends += [Backend(n.name, str(n.ip)) for n in loaded.plan.by_role(Role.CONTROLLER)]
+    if plan.network.bootstrap_ip is not None:
+        backends.append(Backend("bootstrap", str(plan.network.bootstrap_ip)))
+    backends += [Backend(n.name, str(n.ip)) for n in plan.by_role(Role.CONTROLLER)]
     return backends
 
 
@@ -55,20 +42,20 @@ def api_backends(loaded: LoadedStack) -> list[Backend]:
 INGRESS_SLOTS = 64
 
 
-def haproxy_config(loaded: LoadedStack) -> str:
-    return render_template("haproxy.cfg.j2", domain=loaded.plan.domain, api_servers=api_backends(loaded),
-                           ingress_name=loaded.plan.ingress_name, ingress_slots=INGRESS_SLOTS,
-                           nameservers=[str(s) for s in dns_servers(loaded.plan.network, loaded.stack)],
-                           runtime_api=loaded.spec.okd.install.lb_runtime_api)
+def haproxy_config(args: IgnitionInput) -> str:
+    return render_template("haproxy.cfg.j2", domain=args.plan.domain, api_servers=api_backends(args),
+                           ingress_name=args.plan.ingress_name, ingress_slots=INGRESS_SLOTS,
+                           nameservers=[str(s) for s in dns_servers(args.plan.network)],
+                           runtime_api=args.lb_runtime_api)
 
 
-def haproxy_unit(loaded: LoadedStack) -> str:
-    return render_template("haproxy.service.j2", domain=loaded.plan.domain, image=versions()["images"]["haproxy"],
+def haproxy_unit(args: IgnitionInput) -> str:
+    return render_template("haproxy.service.j2", domain=args.plan.domain, image=args.haproxy_image,
                            container_name=CONTAINER_NAME, config_dir=CONFIG_DIR)
 
 
-def load_balancer_parts(loaded: LoadedStack) -> tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]:
+def load_balancer_parts(args: IgnitionInput) -> tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]:
     """(files, units) of the balancer."""
-    files = (file_entry(f"{CONFIG_DIR}/haproxy.cfg", haproxy_config(loaded)),)
-    units = (unit_entry(UNIT_NAME, haproxy_unit(loaded)),)
+    files = (file_entry(f"{CONFIG_DIR}/haproxy.cfg", haproxy_config(args)),)
+    units = (unit_entry(UNIT_NAME, haproxy_unit(args)),)
     return files, units

@@ -10,20 +10,15 @@ from typing import Any
 from ignition.document import MODE_PRIVATE, core_user, file_entry
 from ignition.templates import render_template
 from infra.plan.model import NetworkPlan, PlannedNode
-from infra.spec.errors import ConfigError, Problem
 
 KEYFILE_DIR = "/etc/NetworkManager/system-connections"
 
 
-def dns_servers(network: NetworkPlan, stack: str) -> tuple[IPv4Address, ...]:
-    """libvirt's dnsmasq answers on the gateway of a nat/route network; a bridge uses the site's DNS servers."""
+def dns_servers(network: NetworkPlan) -> tuple[IPv4Address, ...]:
+    """libvirt's dnsmasq answers on the gateway of a nat/route network; a bridge uses the site's DNS servers (the
+    planner refuses a bridge network without them)."""
     if network.mode in ("nat", "route"):
         return (network.gateway,)
-    if not network.dns_servers:
-        raise ConfigError(stack, [Problem(
-            "eaf:network.dnsServers", [], "a bridge network has no libvirt DNS, so the nodes need the site's",
-            "list the DNS servers that hold the cluster's records (api, api-int, *.apps), e.g. [10.0.0.53]",
-        )])
     return network.dns_servers
 
 
@@ -36,7 +31,7 @@ def connection_uuid(node: PlannedNode, network: NetworkPlan) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{network.name}.{node.fqdn}"))
 
 
-def network_keyfile(node: PlannedNode, network: NetworkPlan, stack: str) -> str:
+def network_keyfile(node: PlannedNode, network: NetworkPlan) -> str:
     return render_template(
         "node-network.nmconnection.j2",
         fqdn=node.fqdn,
@@ -48,16 +43,16 @@ def network_keyfile(node: PlannedNode, network: NetworkPlan, stack: str) -> str:
         address=str(node.ip),
         prefix_length=network.prefix_length,
         gateway=str(network.gateway),
-        dns_servers=[str(s) for s in dns_servers(network, stack)],
+        dns_servers=[str(s) for s in dns_servers(network)],
         search_domain=network.domain,
     )
 
 
-def node_files(node: PlannedNode, network: NetworkPlan, stack: str) -> list[dict[str, Any]]:
+def node_files(node: PlannedNode, network: NetworkPlan) -> list[dict[str, Any]]:
     """The files every node gets. The Kubernetes node name is the hostname, so it is the planned short name."""
     return [
         file_entry("/etc/hostname", node.hostname + "\n"),
-        file_entry(keyfile_path(network), network_keyfile(node, network, stack), mode=MODE_PRIVATE),
+        file_entry(keyfile_path(network), network_keyfile(node, network), mode=MODE_PRIVATE),
     ]
 
 

@@ -15,9 +15,9 @@ from ignition.gpu import KERNEL_ARGUMENTS_SPEC, gpu_kernel_arguments
 from ignition.load_balancer import load_balancer_parts
 from ignition.node import node_files, node_users
 from ignition.pointer import merged_pointer_config
-from infra.catalog import versions
-from infra.plan.model import PlannedNode, Role
-from infra.spec.load import LoadedStack
+from infra.contracts import IgnitionInput
+from infra.plan.model import PlannedNode
+from infra.plan.roles import role_info
 
 
 @dataclass(frozen=True)
@@ -29,32 +29,29 @@ class OkdConfigs:
     bootstrap: str | None
 
 
-def spec_version() -> str:
-    """OKD's own configs are this version (pinned in infra/data/versions.yaml `tools.ignition-spec`)."""
-    return str(versions()["tools"]["ignition-spec"])
+def _document(args: IgnitionInput, node: PlannedNode, okd: OkdConfigs, files: tuple, users: tuple) -> dict:
+    """What the node boots, as the role table says (`boots`)."""
+    info = role_info(node.role)
+    version = args.spec_version
+    if info.boots == "master-pointer":
+        return merged_pointer_config(version, okd.master_pointer, "master", files, users)
+    if info.boots == "worker-pointer" and info.gpus:
+        return merged_pointer_config(KERNEL_ARGUMENTS_SPEC, okd.worker_pointer, "worker", files, users,
+                                     kernel_arguments=gpu_kernel_arguments())
+    if info.boots == "worker-pointer":
+        return merged_pointer_config(version, okd.worker_pointer, "worker", files, users)
+    if info.boots == "bootstrap":
+        return bootstrap_config(okd.bootstrap, version, files, users)
+    lb_files, lb_units = load_balancer_parts(args)
+    return ignition_document(version, files=files + lb_files, units=lb_units, users=users)
 
 
-def render_node(loaded: LoadedStack, node: PlannedNode, okd: OkdConfigs, ssh_keys: Sequence[str]) -> str:
-    files = tuple(node_files(node, loaded.plan.network, loaded.stack))
+def render_node(args: IgnitionInput, node: PlannedNode, okd: OkdConfigs, ssh_keys: Sequence[str]) -> str:
+    files = tuple(node_files(node, args.plan.network))
     users = tuple(node_users(ssh_keys))
-    version = spec_version()
-    if node.role is Role.CONTROLLER:
-        document = merged_pointer_config(version, okd.master_pointer, "master", files, users)
-    elif node.role is Role.WORKER:
-        document = merged_pointer_config(version, okd.worker_pointer, "worker", files, users)
-    elif node.role is Role.GPU_WORKER:
-        document = merged_pointer_config(KERNEL_ARGUMENTS_SPEC, okd.worker_pointer, "worker", files, users,
-                                         kernel_arguments=gpu_kernel_arguments())
-    elif node.role is Role.BOOTSTRAP:
-        document = bootstrap_config(okd.bootstrap, version, files, users)
-    elif node.role is Role.LOAD_BALANCER:
-        lb_files, lb_units = load_balancer_parts(loaded)
-        document = ignition_document(version, files=files + lb_files, units=lb_units, users=users)
-    else:  # a new role must decide what it boots
-        raise ValueError(f"{loaded.stack}: node {node.name} has role {node.role}, which has no Ignition")
-    return canonical_json(document)
+    return canonical_json(_document(args, node, okd, files, users))
 
 
-def render_stack(loaded: LoadedStack, okd: OkdConfigs, ssh_keys: Sequence[str]) -> dict[str, str]:
+def render_stack(args: IgnitionInput, okd: OkdConfigs, ssh_keys: Sequence[str]) -> dict[str, str]:
     """Every node's Ignition text, by node name, in plan order."""
-    return {node.name: render_node(loaded, node, okd, ssh_keys) for node in loaded.plan.nodes}
+    return {node.name: render_node(args, node, okd, ssh_keys) for node in args.plan.nodes}

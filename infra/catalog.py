@@ -1,27 +1,157 @@
-"""Read-only data files of infra/data: version pins and MIG layouts, loaded once per process."""
+"""The read-only data files of infra/data as typed models, each read and validated once per process.
+
+versions.yaml (every pinned external version), mig-layouts.yaml (what each GPU model can be cut into) and
+migration.yaml (what the prod-a <-> prod-b migration moves). Code reads fields of these models, never string keys
+into the raw YAML; the raw versions document is kept only for the `pins` stack output, which shows it whole.
+"""
 
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import Field
+
+from infra.spec.base import Strict
+from infra.spec.os_image import OsImage
 
 DATA_DIR = Path(__file__).parent / "data"
 
 
 @cache
-def _load(name: str) -> dict[str, Any]:
+def _document(name: str) -> dict[str, Any]:
     with open(DATA_DIR / name, encoding="utf-8") as handle:
         return yaml.safe_load(handle)
 
 
-def versions() -> dict[str, Any]:
+# -- versions.yaml ---------------------------------------------------------------------------------------------------
+
+
+class InstallerPin(Strict):
+    url: str
+    sha256: str
+
+
+class OkdRelease(Strict):
+    """One OKD release of the catalogue: the Kubernetes it runs, the OS it boots, its installer."""
+
+    kubernetes: str
+    os: Literal["fcos", "scos"]
+    os_image: str = Field(description="key of osImages")
+    release_image: str
+    installer: InstallerPin
+
+
+class OkdCatalogue(Strict):
+    default: str
+    releases: dict[str, OkdRelease]
+
+
+class OperatorPin(Strict):
+    """An OLM subscription: the package, its channel and the exact CSV installed."""
+
+    package: str
+    channel: str
+    starting_csv: str = Field(alias="startingCSV")
+    source: str
+
+
+class ChartPin(Strict):
+    """A Helm chart: its published version, the repository production pulls it from, and the archive's sha256."""
+
+    version: str
+    repository: str
+    sha256: str
+    archive: str = Field(description="file name of the published archive (../shared/charts/<archive> in tests)")
+
+
+class AppPins(Strict):
+    images: dict[str, str]
+    operators: dict[str, OperatorPin]
+    charts: dict[str, ChartPin] = {}
+
+
+class Versions(Strict):
+    schema_version: int = Field(alias="schema")
+    okd: OkdCatalogue
+    os_images: dict[str, OsImage]
+    images: dict[str, str]
+    providers: dict[str, str]
+    tools: dict[str, str]
+    apps: AppPins
+
+    def release(self, name: str) -> OkdRelease:
+        return self.okd.releases[name]
+
+    def os_image(self, name: str) -> OsImage:
+        """A catalogue image with its name filled in (the entries are keyed by it)."""
+        return self.os_images[name].model_copy(update={"name": name})
+
+
+@cache
+def versions() -> Versions:
     """infra/data/versions.yaml: every external version, pinned in one place."""
-    return _load("versions.yaml")
+    return Versions.model_validate(_document("versions.yaml"))
 
 
-def mig_data() -> dict[str, Any]:
+def versions_document() -> dict[str, Any]:
+    """The file as written, for the `pins` stack output (every preview shows what it would deploy)."""
+    return _document("versions.yaml")
+
+
+# -- mig-layouts.yaml ------------------------------------------------------------------------------------------------
+
+
+class MigProfileSpec(Strict):
+    compute: int = Field(ge=1)
+    memory: int = Field(ge=1)
+    max_count: int = Field(ge=1)
+
+
+class GpuModelMig(Strict):
+    compute_slices: int
+    memory_slices: int
+    profiles: dict[str, MigProfileSpec]
+
+
+class MigLayout(Strict):
+    """Instances per GPU: every GPU of a node with this layout gets the same cut."""
+
+    model: str
+    per_gpu: dict[str, int]
+
+
+class MigCatalogue(Strict):
+    models: dict[str, GpuModelMig]
+    layouts: dict[str, MigLayout]
+
+
+@cache
+def mig_catalogue() -> MigCatalogue:
     """infra/data/mig-layouts.yaml: GPU models' MIG profiles and the named layouts."""
-    return _load("mig-layouts.yaml")
+    return MigCatalogue.model_validate(_document("mig-layouts.yaml"))
+
+
+# -- migration.yaml --------------------------------------------------------------------------------------------------
+
+
+class Dataset(Strict):
+    """Data on one cluster's own storage that the migration copies (one claim per matched entry)."""
+
+    name: str
+    path: str
+    match: str
+    what: str
+
+
+class MigrationData(Strict):
+    datasets: tuple[Dataset, ...]
+    service_names: tuple[str, ...]
+
+
+@cache
+def migration_data() -> MigrationData:
+    """infra/data/migration.yaml: what the prod-a <-> prod-b migration moves and switches."""
+    return MigrationData.model_validate(_document("migration.yaml"))

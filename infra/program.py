@@ -7,11 +7,12 @@ from collections.abc import Mapping
 
 import pulumi
 
-from infra.catalog import versions
+from infra import stages
+from infra.catalog import versions_document
 from infra.paths import PROJECT_DIR
 from infra.plan.site import site_records
 from infra.secrets import read_secrets
-from infra.spec import load_spec
+from infra.spec.load import load_spec
 from infra.stack_config import engine_config
 
 
@@ -33,15 +34,18 @@ def main() -> None:
 
     # Each stage imports its own libraries only when it runs (pulumi_kubernetes, libvirt, ...): fast evaluation.
     from ignition import node_configs
-    from infra.apps import deploy_apps
+    from infra.apps.credentials import AppCredentials
+    from infra.apps.deploy import deploy_apps, plan_apps
     from infra.libvirt import create_machines
-    from infra.okd import bring_up, prepare_install
+    from infra.okd import prepare_install
 
-    assets = prepare_install(loaded, secrets)
-    ignition_configs = node_configs(loaded, secrets, assets)
-    machines = create_machines(loaded, ignition_configs)
-    access = bring_up(loaded, secrets, assets, machines)
-    deploy_apps(loaded, secrets, access)
+    # Every app's objects are built and checked before anything is registered, too.
+    apps = plan_apps(stages.apps_input(loaded), AppCredentials())
+    install = prepare_install(stages.install_input(loaded), secrets)
+    ignition_configs = node_configs(stages.ignition_input(loaded), secrets.ssh_public_keys, install.assets)
+    machines = create_machines(stages.machines_input(loaded), ignition_configs)
+    access = install.bring_up(machines)
+    deploy_apps(apps, access)
     if access is not None:  # None when the stack does not install OKD (local)
         pulumi.export("apiUrl", access.api_url)
         pulumi.export("consoleUrl", access.console_url)
@@ -50,9 +54,9 @@ def main() -> None:
         pulumi.export("okdVersion", access.okd_version)
 
     pulumi.export("ignitionSha256", _digests(ignition_configs))
-    pulumi.export("pins", versions())
+    pulumi.export("pins", versions_document())
     pulumi.export("okdRelease", loaded.okd_release)
-    pulumi.export("osImage", loaded.os_image["name"])
+    pulumi.export("osImage", loaded.os_image.name)
     pulumi.export("placement", loaded.plan.placement_table())
     if loaded.plan.network.mode == "bridge":
         pulumi.export("siteNetworkRecords", site_records(loaded.plan))

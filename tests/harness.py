@@ -66,6 +66,7 @@ class Registered:
     ignore_changes: tuple[str, ...]
     delete_before_replace: bool
     replace_on_changes: tuple[str, ...]
+    additional_secret_outputs: tuple[str, ...]
 
 
 @dataclass
@@ -126,6 +127,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 provider=request.provider, protect=bool(request.protect),
                 ignore_changes=tuple(request.ignoreChanges), delete_before_replace=bool(request.deleteBeforeReplace),
                 replace_on_changes=tuple(request.replaceOnChanges),
+                additional_secret_outputs=tuple(request.additionalSecretOutputs),
             ))
         return response
 

@@ -15,9 +15,10 @@ from typing import Any
 
 import yaml
 
-from infra.okd.step_command import STEP_SCRIPT
 from infra.paths import PROJECT_DIR
 from tests.harness import state_hook
+
+STEP_TYPE = "pulumi-python:dynamic/okd:Step"  # infra.okd.step_command.OkdStep
 
 FIXTURES = PROJECT_DIR / "tests" / "fixtures" / "okd"
 FIXTURE_DOMAIN = "eaf-dev.fnal.gov"
@@ -79,9 +80,6 @@ def step_stdout(step: str, environment: dict[str, str]) -> str:
     return json.dumps(answers[step], sort_keys=True)
 
 
-@state_hook("command:local:Command")
+@state_hook(STEP_TYPE)
 def okd_step_command(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    interpreter = inputs.get("interpreter") or []
-    if STEP_SCRIPT not in interpreter:
-        return {}  # another layer's command: not ours to answer
-    return {"stdout": step_stdout(inputs["create"], inputs.get("environment") or {}), "stderr": ""}
+    return {"stdout": step_stdout(inputs["create"], inputs.get("environment") or {})}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
 from infra.catalog import DATA_DIR
-from infra.spec.apps import JupyterHub, Profile, VoCatalog
+from infra.spec.apps import Profile, VoCatalog
 from infra.spec.errors import Problem
 
 CATALOG_DIR = DATA_DIR / "apps"
@@ -25,25 +26,27 @@ def _where(name: str, loc: tuple[object, ...]) -> str:
     return text
 
 
-def load_catalog(name: str) -> tuple[VoCatalog | None, list[Problem]]:
+@cache
+def load_catalog(name: str) -> tuple[VoCatalog | None, tuple[Problem, ...]]:
+    """The catalog file, read and validated once per process."""
     path = catalog_path(name)
     if not path.is_file():
         known = ", ".join(sorted(p.name for p in CATALOG_DIR.glob("vo-catalog*.yaml")))
-        return None, [Problem("eaf:apps.jupyterhub.catalog", name, f"no catalog file {path.name} in infra/data/apps",
-                              f"use one of: {known}")]
+        return None, (Problem("eaf:apps.jupyterhub.catalog", name, f"no catalog file {path.name} in infra/data/apps",
+                              f"use one of: {known}"),)
     with open(path, encoding="utf-8") as handle:
         raw = yaml.safe_load(handle) or {}
     try:
-        return VoCatalog.model_validate(raw), []
+        return VoCatalog.model_validate(raw), ()
     except ValidationError as error:
         problems = []
         for item in error.errors():
             loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
             problems.append(Problem(_where(name, loc), item.get("input"), item["msg"].removeprefix("Value error, "),
                                     f"fix the entry in infra/data/apps/{name}"))
-        return None, problems
+        return None, tuple(problems)
 
 
-def offered_profiles(catalog: VoCatalog, hub: JupyterHub) -> tuple[Profile, ...]:
+def offered_profiles(catalog: VoCatalog, hub) -> tuple[Profile, ...]:
     """The catalog's profiles, then the stack's extra ones, in that order (the order users see)."""
     return (*catalog.profiles, *hub.extra_profiles)

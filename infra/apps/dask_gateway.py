@@ -15,14 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
+from pydantic import Field
 
 from infra.apps import objects as o
+from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup
 from infra.apps.images import image
-from infra.apps.kube import Kube, register
 from infra.apps.render import python_literals, render
-from infra.apps.storage import flavour_mounts
-from infra.spec import apps as spec
+from infra.apps.storage import StorageSettings, flavour_mounts
+from infra.spec.apps import AppSettings, Compute, Flavour, compute
+from infra.spec.base import DnsLabel, Strict
+from infra.spec.errors import Problem
 
 APP = "dask-gateway"
 INSTANCE = "eaf-dask-gateway"
@@ -41,23 +43,51 @@ CUSTOM_KINDS = (
     ("traefik.containo.us", "TraefikService", "traefikservices"),
 )
 WEB_PORT, TCP_PORT = 80, 8786
+# One token, registered by the hub as the gateway service's and used by the gateway to call the hub.
+HUB_TOKEN_PURPOSE = "dask-gateway-hub-token"
+
+
+class GroupLimits(Strict):
+    """What one user of a group may hold in one Dask cluster."""
+
+    max_cores: float = Field(gt=0)
+    max_memory_gib: float = Field(alias="maxMemoryGiB", gt=0)
+    max_workers: int = Field(gt=0)
+
+
+class DaskGatewaySettings(AppSettings):
+    namespace: DnsLabel = "dask-gateway"
+    flavour: DnsLabel = Field("coffea-dask", description="VO catalog flavour of schedulers and workers: its image, "
+                                                       "CVMFS repositories and NFS areas")
+    idle_timeout_minutes: int = Field(30, ge=1, description="shut down clusters without a client this long")
+    scheduler: Compute = compute((0.5, 1), (2, 4))
+    worker: Compute = compute((1, 2), (4, 8))
+    default_limits: GroupLimits = Field(GroupLimits(max_cores=16, max_memory_gib=64, max_workers=8),
+                                        description="for users in none of groupLimits' groups")
+    group_limits: dict[str, GroupLimits] = Field(
+        {"cms": GroupLimits(max_cores=200, max_memory_gib=800, max_workers=100),
+         "accel-ai": GroupLimits(max_cores=64, max_memory_gib=256, max_workers=32)},
+        description="per VO group (a user in several gets the largest)")
+    controller: Compute = compute((0.1, 0.5), (0.25, 1))
+    api: Compute = compute((0.2, 1), (0.5, 2))
+    proxy: Compute = compute((0.2, 1), (0.25, 1))
 
 
 @dataclass(frozen=True)
 class DaskGatewayArgs:
-    settings: spec.DaskGateway
-    flavour: spec.Flavour  # of schedulers and workers: image, CVMFS, NFS (as in the coffea-dask notebooks)
-    storage: spec.Storage
+    settings: DaskGatewaySettings
+    flavour: Flavour  # of schedulers and workers: image, CVMFS, NFS (as in the coffea-dask notebooks)
+    storage: StorageSettings
     jupyterhub_namespace: str
-    api_token: pulumi.Input[str]  # the gateway's JupyterHub service token (the hub registers the same one)
+    api_token: Any  # pulumi.Input[str]: the gateway's JupyterHub service token (the hub registers the same one)
     monitoring: bool
 
 
-def web_address(settings: spec.DaskGateway) -> str:
+def web_address(settings: DaskGatewaySettings) -> str:
     return f"http://traefik.{settings.namespace}.svc:{WEB_PORT}"
 
 
-def scheduler_address(settings: spec.DaskGateway) -> str:
+def scheduler_address(settings: DaskGatewaySettings) -> str:
     return f"gateway://traefik.{settings.namespace}.svc:{TCP_PORT}"
 
 
@@ -79,7 +109,7 @@ def _gib(value: float) -> str:
     return f"{value:g} G"  # dask-gateway's memory traits read "4 G" as 4 GiB
 
 
-def _limits(limits: spec.GroupLimits) -> dict[str, Any]:
+def _limits(limits: GroupLimits) -> dict[str, Any]:
     return {"cluster_max_cores": limits.max_cores, "cluster_max_memory": _gib(limits.max_memory_gib),
             "cluster_max_workers": limits.max_workers}
 
@@ -112,17 +142,12 @@ def gateway_config(args: DaskGatewayArgs) -> str:
     return render("dask_gateway_config.py.j2", python_literals(values))
 
 
-def controller_config(settings: spec.DaskGateway) -> str:
+def controller_config(settings: DaskGatewaySettings) -> str:
     return render("dask_controller_config.py.j2", python_literals(
         {"api_url": f"http://api.{settings.namespace}.svc:8000/api", "instance": INSTANCE}))
 
 
-def _hardened() -> dict[str, Any]:
-    return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
-            "seccompProfile": {"type": "RuntimeDefault"}}
-
-
-def _server_pod(component: str, command: list[str], config_map: str, data: dict[str, str], compute: spec.Compute,
+def _server_pod(component: str, command: list[str], config_map: str, data: dict[str, str], size: Compute,
                 env: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "metadata": {"labels": o.labels(APP, component),
@@ -132,7 +157,7 @@ def _server_pod(component: str, command: list[str], config_map: str, data: dict[
             "containers": [{
                 "name": component, "image": image("dask-gateway-server"), "command": command, "env": env,
                 "ports": [{"name": "http", "containerPort": 8000, "protocol": "TCP"}],
-                "resources": o.resources(compute), "securityContext": _hardened(),
+                "resources": o.resources(size), "securityContext": o.hardened(),
                 "volumeMounts": [{"name": "config", "mountPath": "/etc/dask-gateway", "readOnly": True}],
             }],
             "volumes": [{"name": "config", "configMap": {"name": config_map}}],
@@ -145,7 +170,7 @@ def _deployment(name: str, ns: str, pod: dict[str, Any]) -> dict[str, Any]:
             "spec": {"replicas": 1, "selector": {"matchLabels": o.selector(APP, name)}, "template": pod}}
 
 
-def _traefik_pod(settings: spec.DaskGateway) -> dict[str, Any]:
+def _traefik_pod(settings: DaskGatewaySettings) -> dict[str, Any]:
     return {
         "metadata": {"labels": o.labels(APP, "traefik")},
         "spec": {
@@ -162,7 +187,7 @@ def _traefik_pod(settings: spec.DaskGateway) -> dict[str, Any]:
                           {"name": "web", "containerPort": 8000, "protocol": "TCP"},
                           {"name": "tcp", "containerPort": TCP_PORT, "protocol": "TCP"}],
                 "readinessProbe": {"httpGet": {"path": "/ping", "port": "traefik"}, "periodSeconds": 10},
-                "resources": o.resources(settings.proxy), "securityContext": _hardened(),
+                "resources": o.resources(settings.proxy), "securityContext": o.hardened(),
             }],
         },
     }
@@ -236,16 +261,42 @@ def manifests(args: DaskGatewayArgs) -> dict[str, list[dict[str, Any]]]:
             "workloads": workloads, "routes": routes}
 
 
-class DaskGateway(pulumi.ComponentResource):
-    def __init__(self, name: str, args: DaskGatewayArgs, kube: Kube, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("eaf:apps:DaskGateway", name, None, opts)
-        groups = manifests(args)
-        (namespace,) = [register(m, kube, self) for m in groups["namespaces"]]
-        self.namespace = namespace
-        definitions = [register(m, kube, self) for m in groups["definitions"]]
-        # The API server and controller watch DaskClusters, Traefik its kinds: the definitions come first.
-        workloads = [register(m, kube, self, [namespace, *definitions]) for m in groups["workloads"]]
-        routes = [register(m, kube, self, [namespace, *definitions]) for m in groups["routes"]]
-        self.objects = [namespace, *definitions, *workloads, *routes]
-        self.address = web_address(args.settings)
-        self.register_outputs({"address": self.address})
+def build(context: AppContext) -> AppBuild:
+    assert context.credentials is not None and context.catalog is not None
+    settings: DaskGatewaySettings = context.apps.dask_gateway
+    args = DaskGatewayArgs(settings, context.catalog.flavours[settings.flavour], context.apps.storage,
+                           context.apps.jupyterhub.namespace, context.credentials.derived(HUB_TOKEN_PURPOSE),
+                           context.apps.monitoring.enabled)
+    groups = manifests(args)
+    address = web_address(settings)
+    # The API server and controller watch DaskClusters, Traefik its kinds: the definitions come first.
+    return AppBuild((ObjectGroup("namespaces", groups["namespaces"]),
+                     ObjectGroup("definitions", groups["definitions"]),
+                     ObjectGroup("workloads", groups["workloads"], after=("definitions",)),
+                     ObjectGroup("routes", groups["routes"], after=("definitions",))),
+                    exports={"daskGateway": address}, outputs={"address": address})
+
+
+def problems(context: AppContext) -> list[Problem]:
+    settings: DaskGatewaySettings = context.apps.dask_gateway
+    if not context.apps.jupyterhub.enabled:
+        return [Problem("eaf:apps.daskGateway.enabled", True, "Dask Gateway authenticates users through JupyterHub",
+                        "set eaf:apps.jupyterhub.enabled: true, or turn the gateway off")]
+    catalog = context.catalog
+    if catalog is None:
+        return []
+    found = []
+    if settings.flavour not in catalog.flavours:
+        found.append(Problem("eaf:apps.daskGateway.flavour", settings.flavour, "no such flavour in the VO catalog",
+                             f"use one of: {', '.join(sorted(catalog.flavours))}"))
+    for group in sorted(settings.group_limits):
+        if group not in catalog.groups:
+            found.append(Problem(f"eaf:apps.daskGateway.groupLimits.{group}", group, "unknown VO group",
+                                 f"use one of: {', '.join(sorted(catalog.groups))}"))
+    return found
+
+
+DEFINITION = AppDefinition(
+    key="dask_gateway", settings=DaskGatewaySettings,
+    description="Dask Gateway, authenticated by JupyterHub, per-group limits", component="DaskGateway",
+    build=build, problems=problems, mounts_storage=True)

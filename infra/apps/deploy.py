@@ -1,75 +1,76 @@
-"""Wire the enabled apps of one stack onto the installed cluster, in dependency order.
+"""Build every enabled app once, check all their objects together, then register them on the cluster.
 
-All manifests are built first and checked together (names, selectors, requests <= limits, namespaces); only then
-is the first object registered, so a broken builder stops the program before anything reaches the cluster.
+`plan_apps` runs right after the stack is validated, before the first resource of the stack is registered: a broken
+builder (a selector that selects nothing, a request above its limit) stops the program before anything is created.
+`deploy_apps` registers the same objects once the cluster can be reached, one ComponentResource per app.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import pulumi
 
-from infra.apps.build import build_apps
+from infra.apps.app import AppBuild, AppDefinition, Credentials
 from infra.apps.checks import manifest_problems
-from infra.apps.credentials import AppCredentials
-from infra.apps.kube import Kube
-from infra.contracts import ClusterAccess
+from infra.apps.kube import Kube, register
+from infra.apps.validate import app_context
+from infra.contracts import AppsInput, ClusterAccess
 from infra.spec.errors import ConfigError
-from infra.spec.load import LoadedStack
 
 
-def _provider(loaded: LoadedStack, access: ClusterAccess) -> pulumi.ProviderResource:
-    import pulumi_kubernetes as k8s
+@dataclass(frozen=True)
+class AppsPlan:
+    stack: str
+    builds: tuple[tuple[AppDefinition, AppBuild], ...]
 
-    # One provider for every app object; its kubeconfig stays a secret (it holds the cluster's admin credential).
-    return k8s.Provider(f"{loaded.stack}-cluster", kubeconfig=access.kubeconfig)
+    @property
+    def manifests(self) -> list[dict[str, Any]]:
+        return [m for _, build in self.builds for m in build.manifests]
 
 
-def deploy(loaded: LoadedStack, access: ClusterAccess) -> None:
-    if not any(getattr(app, "enabled", False) for _, app in loaded.spec.apps):
-        pulumi.export("apps", {})
-        return
-    plan = build_apps(loaded.spec.apps, loaded.plan, AppCredentials())
+def build_apps(args: AppsInput, credentials: Credentials) -> AppsPlan:
+    """Every enabled app's objects, unchecked (the API-server tiers submit deliberately broken ones)."""
+    context = app_context(args.stack, args.apps, args.plan, credentials)
+    return AppsPlan(args.stack, tuple((d, d.build(context)) for d in args.apps.enabled()))
+
+
+def plan_apps(args: AppsInput, credentials: Credentials) -> AppsPlan:
+    """Every enabled app's objects, checked together; a problem raises before anything is registered."""
+    plan = build_apps(args, credentials)
     problems = manifest_problems(plan.manifests)
     if problems:
-        raise ConfigError(loaded.stack, problems)
+        raise ConfigError(args.stack, problems)
+    return plan
 
-    kube = Kube(provider=_provider(loaded, access), ready=tuple(access.ready))
-    exported: dict[str, object] = {}
-    consumers: dict[str, pulumi.Resource] = {}
-    if plan.monitoring is not None:
-        from infra.apps.monitoring import Monitoring
 
-        exported["grafana"] = Monitoring("monitoring", plan.monitoring, kube).url
-    if plan.gpu_operator is not None:
-        from infra.apps.gpu_operator import GpuOperator
+class App(pulumi.ComponentResource):
+    """One app on the cluster (`eaf:apps:<App>`): its objects, group by group."""
 
-        GpuOperator("gpu-operator", plan.gpu_operator, kube)
-    if plan.jupyterhub is not None:
-        from infra.apps.jupyterhub import JupyterHub
+    def __init__(self, definition: AppDefinition, build: AppBuild, kube: Kube,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__(f"eaf:apps:{definition.component}", definition.key.replace("_", "-"), None, opts)
+        registered: dict[str, list[pulumi.Resource]] = {}
+        for group in build.groups:
+            waits = [r for name in group.after for r in registered[name]]
+            registered[group.name] = [register(m, kube, self, waits, patch=group.patch) for m in group.manifests]
+        self.objects = [r for group in registered.values() for r in group]
+        self.register_outputs(build.outputs)
 
-        hub = JupyterHub("jupyterhub", plan.jupyterhub, plan.profiles, kube)
-        consumers[plan.jupyterhub.settings.namespace] = hub.namespace
-        exported["jupyterhub"] = hub.url
-    if plan.dask_gateway is not None:
-        from infra.apps.dask_gateway import DaskGateway
 
-        gateway = DaskGateway("dask-gateway", plan.dask_gateway, kube)
-        consumers[plan.dask_gateway.settings.namespace] = gateway.namespace
-        exported["daskGateway"] = gateway.address
-    if plan.triton is not None:
-        from infra.apps.triton import Triton
+def deploy_apps(plan: AppsPlan, access: ClusterAccess | None) -> None:
+    """Nothing is registered when there is no cluster to reach (`access` is None: install off, e.g. local)."""
+    exported: dict[str, str] = {}
+    if access is not None and plan.builds:
+        import pulumi_kubernetes as k8s
 
-        exported["triton"] = Triton("triton", plan.triton, kube).endpoint
-    if plan.keycloak is not None:
-        from infra.apps.keycloak import Keycloak
-
-        exported["keycloak"] = Keycloak("keycloak", plan.keycloak, kube).url
-    if plan.mlflow is not None:
-        from infra.apps.mlflow import Mlflow
-
-        exported["mlflow"] = Mlflow("mlflow", plan.mlflow, kube).url
-    if plan.storage is not None:
-        from infra.apps.storage import Storage
-
-        Storage("storage", plan.storage, kube, consumers)
+        # One provider for every app object; its kubeconfig stays a secret (the cluster's admin credential). It
+        # waits for the install to be complete, and so, through it, does every object: one edge, not one per object.
+        provider = k8s.Provider(f"{plan.stack}-cluster", kubeconfig=access.kubeconfig,
+                                opts=pulumi.ResourceOptions(depends_on=list(access.ready)))
+        kube = Kube(provider)
+        for definition, build in plan.builds:
+            App(definition, build, kube)
+            exported.update(build.exports)
     pulumi.export("apps", exported)

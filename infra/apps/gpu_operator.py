@@ -8,19 +8,20 @@ only that label (field manager: pulumi), and changing the layout in the stack fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-import pulumi
 import yaml
+from pydantic import Field
 
 from infra.apps import objects as o
-from infra.apps.kube import Kube, register
+from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup
 from infra.apps.olm import operator_manifests
-from infra.catalog import mig_data
+from infra.catalog import mig_catalogue
 from infra.plan import mig
-from infra.plan.model import ClusterPlan, Role
-from infra.spec import apps as spec
+from infra.plan.model import ClusterPlan
+from infra.spec.apps import AppSettings
+from infra.spec.base import DnsLabel
+from infra.spec.errors import Problem
 
 APP = "nvidia-gpu-operator"
 MIG_CONFIG = "eaf-mig-parted-config"
@@ -28,18 +29,36 @@ MIG_LABEL = "nvidia.com/mig.config"
 NO_MIG = "all-disabled"
 
 
-@dataclass(frozen=True)
-class GpuOperatorArgs:
-    settings: spec.GpuOperator
-    plan: ClusterPlan
-    monitoring: bool
+class GpuOperatorSettings(AppSettings):
+    namespace: DnsLabel = "nvidia-gpu-operator"
+    nfd_namespace: DnsLabel = "openshift-nfd"
+    node_name: Literal["fqdn", "hostname"] = Field(
+        "hostname", description="how GPU workers' Node objects are named: ignition/node.py writes the short hostname "
+                                "to /etc/hostname, and the kubelet registers under it")
+    install_plan_approval: Literal["Manual", "Automatic"] = Field(
+        "Manual", description="Manual: only the pinned CSV is ever installed (approved by the program's Job)")
 
 
-def node_layouts(args: GpuOperatorArgs) -> dict[str, str]:
+def gpu_nodes(plan: ClusterPlan | None) -> tuple:
+    return plan.with_flag(gpus=True) if plan is not None else ()
+
+
+def offered_mig_slices(plan: ClusterPlan | None) -> dict[str, int]:
+    """MIG profile -> how many slices of it the stack's GPU workers offer in total."""
+    offered: dict[str, int] = {}
+    for node in gpu_nodes(plan):
+        if node.mig_layout is None:
+            continue
+        for profile, count in mig.instances_per_gpu(node.mig_layout, mig_catalogue()).items():
+            offered[profile] = offered.get(profile, 0) + count * len(node.gpus)
+    return dict(sorted(offered.items()))
+
+
+def node_layouts(settings: GpuOperatorSettings, plan: ClusterPlan) -> dict[str, str]:
     """Kubernetes node name -> the MIG layout its GPUs are cut into (all-disabled: whole GPUs)."""
     layouts = {}
-    for node in args.plan.by_role(Role.GPU_WORKER):
-        name = node.fqdn if args.settings.node_name == "fqdn" else node.hostname
+    for node in gpu_nodes(plan):
+        name = node.fqdn if settings.node_name == "fqdn" else node.hostname
         layouts[name] = node.mig_layout or NO_MIG
     return dict(sorted(layouts.items()))
 
@@ -49,7 +68,7 @@ def mig_parted_config(layouts: set[str]) -> str:
     configs: dict[str, Any] = {NO_MIG: [{"devices": "all", "mig-enabled": False}]}
     for name in sorted(layouts - {NO_MIG}):
         configs[name] = [{"devices": "all", "mig-enabled": True,
-                          "mig-devices": mig.instances_per_gpu(name, mig_data())}]
+                          "mig-devices": mig.instances_per_gpu(name, mig_catalogue())}]
     return yaml.safe_dump({"version": "v1", "mig-configs": configs}, sort_keys=True)
 
 
@@ -75,45 +94,42 @@ def cluster_policy(monitoring: bool) -> dict[str, Any]:
     }
 
 
-def manifests(args: GpuOperatorArgs) -> dict[str, list[dict[str, Any]]]:
-    """Objects in apply order: namespaces, OLM subscriptions, then the operators' custom resources, node labels."""
-    settings = args.settings
+def build(context: AppContext) -> AppBuild:
+    """Namespaces, OLM subscriptions and the MIG config, then the operators' custom resources, then node labels."""
+    settings: GpuOperatorSettings = context.apps.gpu_operator
+    assert context.plan is not None
     gpu_ns, nfd_ns = settings.namespace, settings.nfd_namespace
-    # Platform Prometheus scrapes the DCGM exporter only in namespaces labelled for cluster monitoring.
     monitored = {o.CLUSTER_MONITORING_LABEL: "true"}
-    layouts = node_layouts(args)
-    return {
-        "namespaces": [o.namespace(nfd_ns, "node-feature-discovery", monitored), o.namespace(gpu_ns, APP, monitored)],
-        "olm": [*operator_manifests("nfd", nfd_ns, "node-feature-discovery", settings.install_plan_approval),
-                *operator_manifests("gpu-operator", gpu_ns, APP, settings.install_plan_approval)],
-        "config": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": o.metadata(MIG_CONFIG, gpu_ns, APP, "mig"),
-                    "data": {"config.yaml": mig_parted_config(set(layouts.values()))}}],
-        "custom": [
+    layouts = node_layouts(settings, context.plan)
+    approval = settings.install_plan_approval
+    groups = (
+        ObjectGroup("namespaces", [o.namespace(nfd_ns, "node-feature-discovery", monitored),
+                                   o.namespace(gpu_ns, APP, monitored)]),
+        ObjectGroup("olm", [*operator_manifests("nfd", nfd_ns, "node-feature-discovery", approval),
+                            *operator_manifests("gpu-operator", gpu_ns, APP, approval)]),
+        ObjectGroup("config", [{"apiVersion": "v1", "kind": "ConfigMap",
+                                "metadata": o.metadata(MIG_CONFIG, gpu_ns, APP, "mig"),
+                                "data": {"config.yaml": mig_parted_config(set(layouts.values()))}}]),
+        ObjectGroup("custom", [
             {"apiVersion": "nfd.openshift.io/v1", "kind": "NodeFeatureDiscovery",
              "metadata": o.metadata("nfd-instance", nfd_ns, "node-feature-discovery", "nfd"),
              "spec": {"operand": {"servicePort": 12000}}},
-            cluster_policy(args.monitoring),
-        ],
-        "node_labels": [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {MIG_LABEL: layout}}}
-                        for name, layout in layouts.items()],
-    }
+            cluster_policy(context.apps.monitoring.enabled),
+        ], after=("olm", "config")),
+        ObjectGroup("node-labels", [{"apiVersion": "v1", "kind": "Node",
+                                     "metadata": {"name": name, "labels": {MIG_LABEL: layout}}}
+                                    for name, layout in layouts.items()], after=("custom",), patch=True),
+    )
+    return AppBuild(groups, outputs={"migLayouts": layouts})
 
 
-class GpuOperator(pulumi.ComponentResource):
-    def __init__(self, name: str, args: GpuOperatorArgs, kube: Kube, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("eaf:apps:GpuOperator", name, None, opts)
-        groups = manifests(args)
-        namespaces = {m["metadata"]["name"]: register(m, kube, self) for m in groups["namespaces"]}
-        olm = [register(m, kube, self, [namespaces[m["metadata"]["namespace"]]]) for m in groups["olm"]]
-        config = [register(m, kube, self, [namespaces[m["metadata"]["namespace"]]]) for m in groups["config"]]
-        # The operators' kinds exist once their CSVs are installed: after the approver Jobs (or Subscriptions).
-        custom = [register(m, kube, self, [*olm, *config, *self._own_namespace(m, namespaces)])
-                  for m in groups["custom"]]
-        self.node_labels = [register(m, kube, self, custom, patch=True) for m in groups["node_labels"]]
-        self.objects = [*namespaces.values(), *olm, *config, *custom, *self.node_labels]
-        self.register_outputs({"migLayouts": node_layouts(args)})
+def problems(context: AppContext) -> list[Problem]:
+    if context.plan is not None and not gpu_nodes(context.plan):
+        return [Problem("eaf:apps.gpuOperator.enabled", True, "the stack has no GPU workers",
+                        "turn it off, or add eaf:nodes.gpuWorkers")]
+    return []
 
-    @staticmethod
-    def _own_namespace(manifest: dict[str, Any], namespaces: dict[str, pulumi.Resource]) -> list[pulumi.Resource]:
-        namespace = manifest["metadata"].get("namespace")
-        return [namespaces[namespace]] if namespace in namespaces else []
+
+DEFINITION = AppDefinition(
+    key="gpu_operator", settings=GpuOperatorSettings, description="NVIDIA GPU operator + NFD, MIG per node",
+    component="GpuOperator", build=build, problems=problems)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from infra.catalog import versions
+from infra.catalog import OperatorPin, versions
 from infra.spec.errors import Problem
 
 # A pinned reference names one build: registry/repo:tag or @sha256:digest, and the tag is not a moving one.
@@ -17,11 +16,11 @@ WHERE = "infra/data/versions.yaml apps.images"
 
 
 def pinned_images() -> dict[str, str]:
-    return dict(versions()["apps"]["images"])
+    return versions().apps.images
 
 
-def operator_pin(name: str) -> dict[str, Any]:
-    return dict(versions()["apps"]["operators"][name])
+def operator_pin(name: str) -> OperatorPin:
+    return versions().apps.operators[name]
 
 
 def image(key: str) -> str:

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-import pulumi
+from pydantic import Field
 
+from infra.apps import dask_gateway, images
 from infra.apps import objects as o
+from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup, SecretNeed
+from infra.apps.catalog import offered_profiles
+from infra.apps.credentials import JUPYTERHUB_OIDC_SECRET
+from infra.apps.gpu_operator import offered_mig_slices
 from infra.apps.images import image
-from infra.apps.kube import Kube, register_in_namespace
 from infra.apps.render import python_literals, render
-from infra.apps.storage import flavour_mounts
-from infra.spec import apps as spec
+from infra.apps.storage import StorageSettings, flavour_mounts
+from infra.spec.apps import AppSettings, Compute, Flavour, Oidc, Profile, VoCatalog, compute
+from infra.spec.base import DnsLabel, DnsName, Strict
+from infra.spec.errors import Problem
 
 APP = "jupyterhub"
 CONFIG_DIR = "/usr/local/etc/jupyterhub"
@@ -23,12 +29,38 @@ HOME_CLAIM = "claim-{username}"  # one home per user, shared by the user's named
 SECRET_NAME = "hub-secrets"
 
 
+class Culler(Strict):
+    timeout_minutes: int = Field(60, ge=5, description="stop servers idle this long")
+    every_minutes: int = Field(10, ge=1)
+    max_age_hours: int = Field(0, ge=0, description="stop servers after this age even if busy; 0: never")
+
+
+class JupyterHubSettings(AppSettings):
+    namespace: DnsLabel = "jupyterhub"
+    hostname: DnsName | None = Field(None, description="default: jupyter.apps.<cluster domain>")
+    oidc: Oidc | None = Field(None, description="required when enabled")
+    admin_groups: tuple[str, ...] = ("eaf-admins",)
+    catalog: str = Field("vo-catalog.yaml", description="file in infra/data/apps with groups, flavours, profiles")
+    extra_profiles: tuple[Profile, ...] = Field((), description="profiles this stack adds to the catalog's")
+    named_servers_per_user: int = Field(4, ge=1, le=10)
+    home_gib: int = Field(25, alias="homeGiB", gt=0, description="persistent home, shared by a user's servers")
+    home_storage_class: str | None = Field(None, description="default: the cluster's default StorageClass")
+    home_access_mode: Literal["ReadWriteMany", "ReadWriteOnce"] = Field(
+        "ReadWriteMany", description="ReadWriteMany lets a user's named servers share the home on any node")
+    gpu_scratch_gib: int = Field(40, alias="gpuScratchGiB", gt=0, description="per-server scratch of GPU servers")
+    scratch_storage_class: str | None = None
+    culler: Culler = Culler()
+    hub: Compute = compute((0.5, 2), (1, 4))
+    proxy: Compute = compute((0.2, 1), (0.25, 1))
+    hub_db_gib: int = Field(1, alias="hubDbGiB", gt=0)
+
+
 @dataclass(frozen=True)
 class HubSecrets:
-    cookie_secret: pulumi.Input[str]  # 64 hex digits
-    proxy_token: pulumi.Input[str]
-    crypt_key: pulumi.Input[str]  # 64 hex digits: encrypts auth_state (the user's groups) in the hub database
-    oidc_client_secret: pulumi.Input[str]
+    cookie_secret: Any  # pulumi.Input[str], 64 hex digits
+    proxy_token: Any
+    crypt_key: Any  # 64 hex digits: encrypts auth_state (the user's groups) in the hub database
+    oidc_client_secret: Any
 
 
 @dataclass(frozen=True)
@@ -37,14 +69,14 @@ class DaskGatewayLink:
 
     web_address: str  # http://<traefik service>:<port>, in-cluster only
     scheduler_address: str  # gateway://<traefik service>:<tcp port>
-    api_token: pulumi.Input[str]  # the gateway's JupyterHub service token
+    api_token: Any  # pulumi.Input[str]: the gateway's JupyterHub service token
 
 
 @dataclass(frozen=True)
 class JupyterHubArgs:
-    settings: spec.JupyterHub
-    storage: spec.Storage
-    catalog: spec.VoCatalog
+    settings: JupyterHubSettings
+    storage: StorageSettings
+    catalog: VoCatalog
     cluster_domain: str
     monitoring: bool
     secrets: HubSecrets
@@ -55,14 +87,14 @@ class JupyterHubArgs:
         return self.settings.hostname or f"jupyter.apps.{self.cluster_domain}"
 
 
-def _oidc_endpoints(oidc: spec.Oidc) -> dict[str, str]:
+def _oidc_endpoints(oidc: Oidc) -> dict[str, str]:
     """PingFederate's endpoint paths (the lab's SSO) below the issuer."""
     base = oidc.issuer.rstrip("/")
     return {"authorize_url": f"{base}/as/authorization.oauth2", "token_url": f"{base}/as/token.oauth2",
             "userdata_url": f"{base}/idp/userinfo.openid"}
 
 
-def _volumes(profile: spec.Profile, flavour: spec.Flavour, args: JupyterHubArgs
+def _volumes(profile: Profile, flavour: Flavour, args: JupyterHubArgs
              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(volumes, volume mounts) of one server option: home, the flavour's CVMFS and NFS areas, GPU scratch."""
     volumes: list[dict[str, Any]] = [{"name": "home", "persistentVolumeClaim": {"claimName": HOME_CLAIM}}]
@@ -81,7 +113,7 @@ def _volumes(profile: spec.Profile, flavour: spec.Flavour, args: JupyterHubArgs
     return volumes, mounts
 
 
-def profile_entries(args: JupyterHubArgs, profiles: tuple[spec.Profile, ...]) -> list[dict[str, Any]]:
+def profile_entries(args: JupyterHubArgs, profiles: tuple[Profile, ...]) -> list[dict[str, Any]]:
     """KubeSpawner's profile_list, with each entry's `groups` (removed by the hub's per-user filter)."""
     entries = []
     for profile in profiles:
@@ -165,7 +197,7 @@ def config_py(args: JupyterHubArgs) -> str:
     return render("jupyterhub_config.py.j2", python_literals(values))
 
 
-def manifests(args: JupyterHubArgs, profiles: tuple[spec.Profile, ...]) -> list[dict[str, Any]]:
+def manifests(args: JupyterHubArgs, profiles: tuple[Profile, ...]) -> list[dict[str, Any]]:
     """Every object of the hub, namespace first."""
     hub, ns = args.settings, args.settings.namespace
     config_data = {"jupyterhub_config.py": config_py(args),
@@ -177,8 +209,6 @@ def manifests(args: JupyterHubArgs, profiles: tuple[spec.Profile, ...]) -> list[
                              "JUPYTERHUB_CRYPT_KEY": args.secrets.crypt_key,
                              "OAUTH_CLIENT_SECRET": args.secrets.oidc_client_secret,
                              **({"DASK_GATEWAY_API_TOKEN": args.dask_gateway.api_token} if args.dask_gateway else {})}}
-    hardened = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
-                "seccompProfile": {"type": "RuntimeDefault"}}
     hub_pod = {
         "metadata": {"labels": o.labels(APP, "hub"),
                      "annotations": {"eaf.fnal.gov/config-sha256": o.content_hash(config_data)}},
@@ -194,7 +224,7 @@ def manifests(args: JupyterHubArgs, profiles: tuple[spec.Profile, ...]) -> list[
                 "readinessProbe": {"httpGet": {"path": "/hub/health", "port": "http"}, "periodSeconds": 10},
                 "livenessProbe": {"httpGet": {"path": "/hub/health", "port": "http"}, "initialDelaySeconds": 60,
                                   "periodSeconds": 20, "failureThreshold": 5},
-                "securityContext": hardened,
+                "securityContext": o.hardened(),
                 "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
                                  {"name": "db", "mountPath": "/srv/jupyterhub"}],
             }],
@@ -215,7 +245,7 @@ def manifests(args: JupyterHubArgs, profiles: tuple[spec.Profile, ...]) -> list[
                       {"name": "api", "containerPort": 8001, "protocol": "TCP"}],
             "resources": o.resources(hub.proxy),
             "readinessProbe": {"tcpSocket": {"port": "http"}, "periodSeconds": 10},
-            "securityContext": hardened,
+            "securityContext": o.hardened(),
         }]},
     }
     objects = [
@@ -249,12 +279,106 @@ def manifests(args: JupyterHubArgs, profiles: tuple[spec.Profile, ...]) -> list[
     return objects
 
 
-class JupyterHub(pulumi.ComponentResource):
-    """The hub of one cluster: every object in its namespace, the namespace created first."""
+def build(context: AppContext) -> AppBuild:
+    assert context.plan is not None and context.credentials is not None and context.catalog is not None
+    credentials, hub = context.credentials, context.apps.jupyterhub
+    secrets = HubSecrets(cookie_secret=credentials.derived("jupyterhub-cookie-secret"),
+                         proxy_token=credentials.derived("jupyterhub-proxy-token"),
+                         crypt_key=credentials.derived("jupyterhub-crypt-key"),
+                         oidc_client_secret=credentials.stack_secret(JUPYTERHUB_OIDC_SECRET))
+    gateway = context.apps.dask_gateway
+    link = DaskGatewayLink(dask_gateway.web_address(gateway), dask_gateway.scheduler_address(gateway),
+                           credentials.derived(dask_gateway.HUB_TOKEN_PURPOSE)) if gateway.enabled else None
+    args = JupyterHubArgs(hub, context.apps.storage, context.catalog, context.plan.domain,
+                          context.apps.monitoring.enabled, secrets, link)
+    namespace, *objects = manifests(args, offered_profiles(context.catalog, hub))
+    url = f"https://{args.hostname}"
+    return AppBuild((ObjectGroup("namespaces", [namespace]), ObjectGroup("objects", objects)),
+                    exports={"jupyterhub": url}, outputs={"url": url, "namespace": hub.namespace})
 
-    def __init__(self, name: str, args: JupyterHubArgs, profiles: tuple[spec.Profile, ...], kube: Kube,
-                 opts: pulumi.ResourceOptions | None = None):
-        super().__init__("eaf:apps:JupyterHub", name, None, opts)
-        self.namespace, self.objects = register_in_namespace(manifests(args, profiles), kube, self)
-        self.url = f"https://{args.hostname}"
-        self.register_outputs({"url": self.url, "namespace": args.settings.namespace})
+
+def _mount_problems(storage: StorageSettings, flavours: dict[str, Flavour], where: str) -> list[Problem]:
+    problems = []
+    nfs_names = {area.name for area in storage.nfs}
+    for name, flavour in sorted(flavours.items()):
+        if (flavour.cvmfs or flavour.nfs) and not storage.enabled:
+            problems.append(Problem(f"{where}flavours.{name}", name, "mounts CVMFS/NFS but eaf:apps.storage is off",
+                                    "set eaf:apps.storage.enabled: true"))
+            continue
+        for repo in flavour.cvmfs:
+            if repo not in storage.cvmfs_repositories:
+                problems.append(Problem(f"{where}flavours.{name}.cvmfs", repo,
+                                        "CVMFS repository not in eaf:apps.storage.cvmfsRepositories",
+                                        f"add it there, or use one of: {', '.join(storage.cvmfs_repositories)}"))
+        for area in flavour.nfs:
+            if area not in nfs_names:
+                problems.append(Problem(f"{where}flavours.{name}.nfs", area,
+                                        "no such NFS area in eaf:apps.storage.nfs",
+                                        f"add an area named {area!r} there, or use one of: "
+                                        f"{', '.join(sorted(nfs_names)) or '(none configured)'}"))
+    return problems
+
+
+def _profile_problems(context: AppContext, catalog: VoCatalog, where: str) -> list[Problem]:
+    hub = context.apps.jupyterhub
+    problems = []
+    offered = offered_mig_slices(context.plan)
+    seen: set[str] = set()
+    profiles = offered_profiles(catalog, hub)
+    for index, profile in enumerate(profiles):
+        own = index >= len(catalog.profiles)
+        at = (f"eaf:apps.jupyterhub.extraProfiles[{index - len(catalog.profiles)}]" if own
+              else f"{where}profiles[{index}]")
+        if profile.slug in seen:
+            problems.append(Problem(f"{at}.slug", profile.slug, "two profiles with the same slug",
+                                    "give each profile its own slug"))
+        seen.add(profile.slug)
+        for group in profile.groups:
+            if group not in catalog.groups:
+                problems.append(Problem(f"{at}.groups", group, f"unknown VO group in profile {profile.slug!r}",
+                                        f"use one of: {', '.join(sorted(catalog.groups))}, or add the group to "
+                                        f"infra/data/apps/{hub.catalog}"))
+        if profile.flavour not in catalog.flavours:
+            problems.append(Problem(f"{at}.flavour", profile.flavour, "no such flavour",
+                                    f"use one of: {', '.join(sorted(catalog.flavours))}"))
+        if profile.mig_profile is not None:
+            if not context.apps.gpu_operator.enabled:
+                problems.append(Problem(f"{at}.migProfile", profile.mig_profile,
+                                        "GPU profile while eaf:apps.gpuOperator is off: no MIG slice is advertised",
+                                        "set eaf:apps.gpuOperator.enabled: true, or drop the GPU profile"))
+            elif profile.mig_profile not in offered:
+                problems.append(Problem(f"{at}.migProfile", profile.mig_profile,
+                                        "no GPU worker of this stack is cut into this MIG slice",
+                                        f"use one of: {', '.join(offered) or '(no MIG slices: no GPU workers)'}"))
+    if sum(p.default for p in profiles) > 1:
+        problems.append(Problem(f"{where}profiles", [p.slug for p in profiles if p.default],
+                                "more than one default profile", "mark one profile `default: true`"))
+    return problems
+
+
+def problems(context: AppContext) -> list[Problem]:
+    hub = context.apps.jupyterhub
+    found = list(context.catalog_problems)
+    if hub.oidc is None:
+        found.append(Problem("eaf:apps.jupyterhub.oidc", None, "JupyterHub needs an OIDC identity provider",
+                             "set oidc: {issuer: https://..., clientId: ...}"))
+    catalog = context.catalog
+    if catalog is None:
+        return found
+    where = f"infra/data/apps/{hub.catalog}:"
+    found += _mount_problems(context.apps.storage, catalog.flavours, where)
+    pinned = images.pinned_images()
+    for name, flavour in sorted(catalog.flavours.items()):
+        if flavour.image not in pinned:
+            found.append(Problem(f"{where}flavours.{name}.image", flavour.image,
+                                 "no such image key in infra/data/versions.yaml apps.images",
+                                 f"pin the image there, or use one of: {', '.join(sorted(pinned))}"))
+    return found + _profile_problems(context, catalog, where)
+
+
+DEFINITION = AppDefinition(
+    key="jupyterhub", settings=JupyterHubSettings,
+    description="JupyterHub with the VO server catalog, OIDC login, named servers", component="JupyterHub",
+    build=build, problems=problems, mounts_storage=True,
+    secrets=(SecretNeed(JUPYTERHUB_OIDC_SECRET, "JupyterHub's OIDC client secret (eaf:apps.jupyterhub.oidc)",
+                        f"pulumi config set --secret eaf:{JUPYTERHUB_OIDC_SECRET} -s {{stack}} < FILE"),))

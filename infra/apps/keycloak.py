@@ -7,46 +7,62 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
+from pydantic import Field
 
 from infra.apps import objects as o
 from infra.apps import postgres
+from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup, OidcClient, SecretNeed
+from infra.apps.credentials import KEYCLOAK_UPSTREAM_SECRET
 from infra.apps.images import image
-from infra.apps.kube import Kube, register_in_namespace
-from infra.spec import apps as spec
+from infra.spec.apps import AppSettings, Compute, Oidc, compute
+from infra.spec.base import DnsLabel, DnsName
+from infra.spec.errors import Problem
 
 APP = "keycloak"
 UPSTREAM_ALIAS = "fnal-sso"
 REALM_SECRET = "realm-import"
 
 
-@dataclass(frozen=True)
-class OidcClient:
-    """A confidential client of the realm, for one app."""
+class KeycloakSettings(AppSettings):
+    """Keycloak for the apps that need OIDC roles (MLflow); users log in through the lab's identity provider,
+    brokered by the realm (client secret at the lab's IdP: the stack secret `eaf:keycloakUpstreamClientSecret`)."""
 
-    client_id: str
-    redirect_uris: tuple[str, ...]
-    secret: pulumi.Input[str]
+    namespace: DnsLabel = "keycloak"
+    hostname: DnsName | None = Field(None, description="default: keycloak.apps.<cluster domain>")
+    realm: DnsLabel = "eaf"
+    upstream: Oidc | None = Field(None, description="the lab's identity provider; required when enabled")
+    db_gib: int = Field(10, alias="dbGiB", gt=0)
+    db_storage_class: str | None = None
+    compute: Compute = compute((0.5, 2), (1, 2))
+
+
+def hostname(settings: KeycloakSettings, cluster_domain: str) -> str:
+    return settings.hostname or f"keycloak.apps.{cluster_domain}"
+
+
+def issuer(settings: KeycloakSettings, cluster_domain: str) -> str:
+    """The realm's issuer URL, which the apps behind Keycloak trust."""
+    return f"https://{hostname(settings, cluster_domain)}/realms/{settings.realm}"
 
 
 @dataclass(frozen=True)
 class KeycloakArgs:
-    settings: spec.Keycloak
+    settings: KeycloakSettings
     cluster_domain: str
     vo_groups: tuple[str, ...]
     clients: tuple[OidcClient, ...]
-    admin_password: pulumi.Input[str]
-    db_password: pulumi.Input[str]
-    upstream_secret: pulumi.Input[str]
+    admin_password: Any  # pulumi.Input[str]
+    db_password: Any
+    upstream_secret: Any
     monitoring: bool = False
 
     @property
     def hostname(self) -> str:
-        return self.settings.hostname or f"keycloak.apps.{self.cluster_domain}"
+        return hostname(self.settings, self.cluster_domain)
 
     @property
     def issuer(self) -> str:
-        return f"https://{self.hostname}/realms/{self.settings.realm}"
+        return issuer(self.settings, self.cluster_domain)
 
 
 def realm(args: KeycloakArgs, upstream_secret: str, client_secrets: list[str]) -> dict[str, Any]:
@@ -88,7 +104,9 @@ def realm(args: KeycloakArgs, upstream_secret: str, client_secrets: list[str]) -
     }
 
 
-def _realm_json(args: KeycloakArgs) -> pulumi.Output[str]:
+def _realm_json(args: KeycloakArgs) -> Any:
+    import pulumi
+
     values = pulumi.Output.all(args.upstream_secret, *[c.secret for c in args.clients])
     return pulumi.Output.secret(values.apply(
         lambda v: json.dumps(realm(args, v[0], list(v[1:])), indent=1, sort_keys=True) + "\n"))
@@ -125,8 +143,7 @@ def manifests(args: KeycloakArgs) -> list[dict[str, Any]]:
             "livenessProbe": {"httpGet": {"path": "/health/live", "port": "http"}, "initialDelaySeconds": 120,
                               "periodSeconds": 20},
             "resources": o.resources(settings.compute),
-            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                                "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "securityContext": o.hardened(),
             "volumeMounts": [{"name": "realm", "mountPath": "/opt/keycloak/data/import", "readOnly": True}],
         }],
             "volumes": [{"name": "realm", "secret": {"secretName": REALM_SECRET}}]},
@@ -149,9 +166,28 @@ def manifests(args: KeycloakArgs) -> list[dict[str, Any]]:
     ]
 
 
-class Keycloak(pulumi.ComponentResource):
-    def __init__(self, name: str, args: KeycloakArgs, kube: Kube, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("eaf:apps:Keycloak", name, None, opts)
-        self.namespace, self.objects = register_in_namespace(manifests(args), kube, self)
-        self.url = f"https://{args.hostname}"
-        self.register_outputs({"url": self.url, "issuer": args.issuer})
+def build(context: AppContext) -> AppBuild:
+    assert context.plan is not None and context.credentials is not None and context.catalog is not None
+    credentials = context.credentials
+    clients = tuple(c for d in context.apps.enabled() for c in d.oidc_clients(context))
+    args = KeycloakArgs(context.apps.keycloak, context.plan.domain, tuple(sorted(context.catalog.groups)), clients,
+                        credentials.derived("keycloak-admin"), credentials.derived("keycloak-db"),
+                        credentials.stack_secret(KEYCLOAK_UPSTREAM_SECRET), context.apps.monitoring.enabled)
+    namespace, *objects = manifests(args)
+    url = f"https://{args.hostname}"
+    return AppBuild((ObjectGroup("namespaces", [namespace]), ObjectGroup("objects", objects)),
+                    exports={"keycloak": url}, outputs={"url": url, "issuer": args.issuer})
+
+
+def problems(context: AppContext) -> list[Problem]:
+    if context.apps.keycloak.upstream is None:
+        return [Problem("eaf:apps.keycloak.upstream", None, "the realm brokers logins to the lab's identity "
+                        "provider, which is not set", "set upstream: {issuer: https://..., clientId: ...}")]
+    return []
+
+
+DEFINITION = AppDefinition(
+    key="keycloak", settings=KeycloakSettings, description="Keycloak realm as code, brokering the lab's SSO",
+    component="Keycloak", build=build, problems=problems,
+    secrets=(SecretNeed(KEYCLOAK_UPSTREAM_SECRET, "Keycloak's client secret at the lab's identity provider",
+                        f"pulumi config set --secret eaf:{KEYCLOAK_UPSTREAM_SECRET} -s {{stack}} < FILE"),))

@@ -1,44 +1,36 @@
-"""Register plain Kubernetes manifests (dicts) as typed pulumi-kubernetes resources.
+"""Register plain Kubernetes manifests (dicts) as pulumi-kubernetes resources of their kind.
 
-Every app builds its objects as plain manifests (apiVersion/kind/metadata/...), so the same dicts are what tests
-read back from the mock harness and what the API-server tier submits. Registering them as the typed resource of
-their kind (Deployment, Service, ...) rather than a Helm release makes `pulumi preview` show each object's diff.
-Kinds outside the built-in API groups (OLM, OKD routes, operator custom resources) become `CustomResource`s.
+Every app builds its objects as plain manifests (apiVersion/kind/metadata/...), so the same dicts are what tests read
+back from the mock harness and what the API-server tiers submit. Each is registered under the provider's type token
+for its kind (`kubernetes:apps/v1:Deployment`, `kubernetes:route.openshift.io/v1:Route`), exactly as the SDK's typed
+classes register it, so `pulumi preview` shows each object's own diff; registering through the token directly
+skips importing the SDK's typed modules, which costs seconds per evaluation.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 
-# API group -> pulumi_kubernetes module holding its typed resources ("" is the core group).
-_TYPED_GROUPS = {
-    "": "core",
-    "apps": "apps",
-    "batch": "batch",
-    "rbac.authorization.k8s.io": "rbac",
-    "storage.k8s.io": "storage",
-    "apiextensions.k8s.io": "apiextensions",
-    "networking.k8s.io": "networking",
-    "policy": "policy",
-}
-_ENVELOPE = ("apiVersion", "kind")
+# Secrets keep their data secret in the state and in every output, as the SDK's typed Secret class declares.
+_SECRET_OUTPUTS = {"kubernetes:core/v1:Secret": ["data", "stringData"]}
 
 
 @dataclass(frozen=True)
 class Kube:
-    """How every object of the apps layer reaches the cluster: one provider, after the install is complete."""
+    """How every object of the apps layer reaches the cluster: one provider (which waits for the install to be
+    complete), and the namespaces the apps layer has registered so far (each namespaced object waits for its own)."""
 
     provider: pulumi.ProviderResource
-    ready: tuple[pulumi.Resource, ...] = ()
+    namespaces: dict[str, pulumi.Resource] = field(default_factory=dict)
 
-    def options(self, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(provider=self.provider, parent=parent,
-                                      depends_on=[*self.ready, *depends_on])
+    def options(self, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource], token: str
+                ) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(provider=self.provider, parent=parent, depends_on=list(depends_on),
+                                      additional_secret_outputs=_SECRET_OUTPUTS.get(token))
 
 
 def resource_name(manifest: dict[str, Any]) -> str:
@@ -48,44 +40,21 @@ def resource_name(manifest: dict[str, Any]) -> str:
     return f"{namespace}/{metadata['name']}" if namespace else metadata["name"]
 
 
-def _snake(key: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
-
-
-def _typed_class(api_version: str, kind: str, patch: bool) -> type | None:
-    import pulumi_kubernetes as k8s
-
+def type_token(api_version: str, kind: str, patch: bool = False) -> str:
+    """The provider's type for a kind: the core group is `core`, every other group keeps its full name."""
     group, _, version = api_version.rpartition("/")
-    module_name = _TYPED_GROUPS.get(group)
-    if module_name is None:
-        return None
-    module = getattr(getattr(k8s, module_name), version)
-    return getattr(module, kind + ("Patch" if patch else ""))
+    return f"kubernetes:{group or 'core'}/{version}:{kind}{'Patch' if patch else ''}"
 
 
 def register(manifest: dict[str, Any], kube: Kube, parent: pulumi.Resource,
              depends_on: Sequence[pulumi.Resource] = (), patch: bool = False) -> pulumi.CustomResource:
-    """Create (or, with `patch`, server-side-apply a patch to) the object the manifest describes."""
-    fields = {_snake(k): v for k, v in manifest.items() if k not in _ENVELOPE}
-    options = kube.options(parent, depends_on)
-    name = resource_name(manifest)
-    typed = _typed_class(manifest["apiVersion"], manifest["kind"], patch)
-    if typed is not None:
-        return typed(name, **fields, opts=options)
-    from pulumi_kubernetes.apiextensions import CustomResource
-
-    return CustomResource(name, api_version=manifest["apiVersion"], kind=manifest["kind"], **fields, opts=options)
-
-
-def register_all(manifests: Sequence[dict[str, Any]], kube: Kube, parent: pulumi.Resource,
-                 depends_on: Sequence[pulumi.Resource] = ()) -> list[pulumi.CustomResource]:
-    return [register(m, kube, parent, depends_on) for m in manifests]
-
-
-def register_in_namespace(manifests: Sequence[dict[str, Any]], kube: Kube, parent: pulumi.Resource
-                          ) -> tuple[pulumi.CustomResource, list[pulumi.CustomResource]]:
-    """An app's objects whose first manifest is its Namespace: that first, everything else after it (the API server
-    refuses objects in a namespace that does not exist yet). Returns the namespace and all objects."""
-    first, *rest = manifests
-    namespace = register(first, kube, parent)
-    return namespace, [namespace, *register_all(rest, kube, parent, [namespace])]
+    """Create (or, with `patch`, server-side-apply a patch to) the object the manifest describes, after its
+    namespace when the apps layer creates that namespace."""
+    token = type_token(manifest["apiVersion"], manifest["kind"], patch)
+    own_namespace = kube.namespaces.get(manifest["metadata"].get("namespace", ""))
+    waits = [*([own_namespace] if own_namespace is not None else []), *depends_on]
+    resource = pulumi.CustomResource(token, resource_name(manifest), dict(manifest),
+                                     kube.options(parent, waits, token))
+    if manifest["kind"] == "Namespace" and not patch:
+        kube.namespaces[manifest["metadata"]["name"]] = resource
+    return resource

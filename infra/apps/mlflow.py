@@ -9,13 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
+from pydantic import Field
 
+from infra.apps import keycloak, postgres
 from infra.apps import objects as o
-from infra.apps import postgres
+from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup, OidcClient
 from infra.apps.images import image
-from infra.apps.kube import Kube, register_in_namespace
-from infra.spec import apps as spec
+from infra.spec.apps import AppSettings, Compute, Range, compute
+from infra.spec.base import DnsLabel, DnsName
+from infra.spec.errors import Problem
 
 APP = "mlflow"
 CLIENT_ID = "mlflow"
@@ -24,30 +26,52 @@ PROXY_PORT = 4180
 METRICS_PORT = 44180
 MLFLOW_PORT = 5000
 ARTIFACTS = "/mlartifacts"
-PROXY_COMPUTE = spec.Compute(cpu=spec.Range(request=0.05, limit=0.5), memory_gib=spec.Range(request=0.0625,
-                                                                                           limit=0.25))
+PROXY_COMPUTE = Compute(cpu=Range(request=0.05, limit=0.5), memory_gib=Range(request=0.0625, limit=0.25))
+CLIENT_SECRET_PURPOSE = "mlflow-oidc-client-secret"
+
+
+class MlflowSettings(AppSettings):
+    namespace: DnsLabel = "mlflow"
+    hostname: DnsName | None = Field(None, description="default: mlflow.apps.<cluster domain>")
+    allowed_groups: tuple[str, ...] = Field(("cms", "dune", "fife", "astro", "accel-ai"),
+                                            description="VO groups allowed in (Keycloak groups from the IdP claim)")
+    artifacts_gib: int = Field(200, alias="artifactsGiB", gt=0)
+    artifacts_storage_class: str | None = None
+    db_gib: int = Field(20, alias="dbGiB", gt=0)
+    db_storage_class: str | None = None
+    compute: Compute = compute((0.5, 2), (1, 4))
+
+
+def hostname(settings: MlflowSettings, cluster_domain: str) -> str:
+    return settings.hostname or f"mlflow.apps.{cluster_domain}"
+
+
+def redirect_uri(settings: MlflowSettings, cluster_domain: str) -> str:
+    return f"https://{hostname(settings, cluster_domain)}/oauth2/callback"
 
 
 @dataclass(frozen=True)
 class MlflowArgs:
-    settings: spec.Mlflow
+    settings: MlflowSettings
     cluster_domain: str
     issuer: str  # the Keycloak realm's issuer URL
-    client_secret: pulumi.Input[str]
-    cookie_secret: pulumi.Input[str]  # 32 characters
-    db_password: pulumi.Input[str]
+    client_secret: Any  # pulumi.Input[str]
+    cookie_secret: Any  # 32 characters
+    db_password: Any
     monitoring: bool = False
 
     @property
     def hostname(self) -> str:
-        return self.settings.hostname or f"mlflow.apps.{self.cluster_domain}"
+        return hostname(self.settings, self.cluster_domain)
 
     @property
     def redirect_uri(self) -> str:
-        return f"https://{self.hostname}/oauth2/callback"
+        return redirect_uri(self.settings, self.cluster_domain)
 
 
-def _backend_uri(ns: str, password: pulumi.Input[str]) -> pulumi.Output[str]:
+def _backend_uri(ns: str, password: Any) -> Any:
+    import pulumi
+
     where = postgres.url("mlflow-db", ns, "mlflow")
     return pulumi.Output.secret(pulumi.Output.from_input(password).apply(
         lambda secret: f"postgresql+psycopg2://mlflow:{secret}@{where}"))
@@ -55,8 +79,6 @@ def _backend_uri(ns: str, password: pulumi.Input[str]) -> pulumi.Output[str]:
 
 def manifests(args: MlflowArgs) -> list[dict[str, Any]]:
     settings, ns = args.settings, args.settings.namespace
-    hardened = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
-                "seccompProfile": {"type": "RuntimeDefault"}}
     proxy_args = ["--provider=keycloak-oidc", f"--oidc-issuer-url={args.issuer}", f"--client-id={CLIENT_ID}",
                   f"--redirect-url={args.redirect_uri}", f"--http-address=0.0.0.0:{PROXY_PORT}",
                   f"--upstream=http://127.0.0.1:{MLFLOW_PORT}", "--email-domain=*", "--reverse-proxy=true",
@@ -72,7 +94,7 @@ def manifests(args: MlflowArgs) -> list[dict[str, Any]]:
                              "--serve-artifacts", "--artifacts-destination", ARTIFACTS],
                  "env": [{"name": "MLFLOW_BACKEND_STORE_URI",
                           "valueFrom": {"secretKeyRef": {"name": "mlflow-backend", "key": "uri"}}}],
-                 "resources": o.resources(settings.compute), "securityContext": hardened,
+                 "resources": o.resources(settings.compute), "securityContext": o.hardened(),
                  "volumeMounts": [{"name": "artifacts", "mountPath": ARTIFACTS}]},
                 {"name": "oauth2-proxy", "image": image("oauth2-proxy"), "args": proxy_args,
                  "env": [{"name": "OAUTH2_PROXY_CLIENT_SECRET",
@@ -82,7 +104,7 @@ def manifests(args: MlflowArgs) -> list[dict[str, Any]]:
                  "ports": [{"name": "http", "containerPort": PROXY_PORT, "protocol": "TCP"},
                            {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
                  "readinessProbe": {"httpGet": {"path": "/ping", "port": "http"}, "periodSeconds": 10},
-                 "resources": o.resources(PROXY_COMPUTE), "securityContext": hardened},
+                 "resources": o.resources(PROXY_COMPUTE), "securityContext": o.hardened()},
             ],
             "volumes": [{"name": "artifacts", "persistentVolumeClaim": {"claimName": "mlflow-artifacts"}}],
         },
@@ -109,9 +131,37 @@ def manifests(args: MlflowArgs) -> list[dict[str, Any]]:
     ]
 
 
-class Mlflow(pulumi.ComponentResource):
-    def __init__(self, name: str, args: MlflowArgs, kube: Kube, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("eaf:apps:Mlflow", name, None, opts)
-        self.namespace, self.objects = register_in_namespace(manifests(args), kube, self)
-        self.url = f"https://{args.hostname}"
-        self.register_outputs({"url": self.url})
+def build(context: AppContext) -> AppBuild:
+    assert context.plan is not None and context.credentials is not None
+    credentials, domain = context.credentials, context.plan.domain
+    args = MlflowArgs(context.apps.mlflow, domain, keycloak.issuer(context.apps.keycloak, domain),
+                      credentials.derived(CLIENT_SECRET_PURPOSE), credentials.derived("mlflow-cookie-secret", 32),
+                      credentials.derived("mlflow-db"), context.apps.monitoring.enabled)
+    namespace, *objects = manifests(args)
+    url = f"https://{args.hostname}"
+    return AppBuild((ObjectGroup("namespaces", [namespace]), ObjectGroup("objects", objects)),
+                    exports={"mlflow": url}, outputs={"url": url})
+
+
+def oidc_clients(context: AppContext) -> tuple[OidcClient, ...]:
+    assert context.plan is not None and context.credentials is not None
+    return (OidcClient(CLIENT_ID, (redirect_uri(context.apps.mlflow, context.plan.domain),),
+                       context.credentials.derived(CLIENT_SECRET_PURPOSE)),)
+
+
+def problems(context: AppContext) -> list[Problem]:
+    found = []
+    if not context.apps.keycloak.enabled:
+        found.append(Problem("eaf:apps.mlflow.enabled", True, "MLflow is reached only through Keycloak login",
+                             "set eaf:apps.keycloak.enabled: true"))
+    if context.catalog is not None:
+        for group in context.apps.mlflow.allowed_groups:
+            if group not in context.catalog.groups:
+                found.append(Problem("eaf:apps.mlflow.allowedGroups", group, "unknown VO group",
+                                     f"use one of: {', '.join(sorted(context.catalog.groups))}"))
+    return found
+
+
+DEFINITION = AppDefinition(
+    key="mlflow", settings=MlflowSettings, description="MLflow tracking server behind Keycloak login",
+    component="Mlflow", build=build, problems=problems, oidc_clients=oidc_clients)

@@ -10,14 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
 import yaml
+from pydantic import Field
 
 from infra.apps import objects as o
+from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup
 from infra.apps.dashboards import DATASOURCE, dashboard_files
 from infra.apps.images import image
-from infra.apps.kube import Kube, register_in_namespace
-from infra.spec import apps as spec
+from infra.spec.apps import AppSettings, Compute, compute
+from infra.spec.base import DnsLabel, DnsName
 
 APP = "grafana"
 PLATFORM_NAMESPACE = "openshift-monitoring"
@@ -27,11 +28,17 @@ CA_DIR = "/etc/grafana/service-ca"
 DASHBOARD_DIR = "/etc/grafana/dashboards"
 
 
+class MonitoringSettings(AppSettings):
+    namespace: DnsLabel = "eaf-monitoring"
+    grafana_hostname: DnsName | None = Field(None, description="default: grafana.apps.<cluster domain>")
+    grafana: Compute = compute((0.1, 1), (0.25, 1))
+
+
 @dataclass(frozen=True)
 class MonitoringArgs:
-    settings: spec.Monitoring
+    settings: MonitoringSettings
     cluster_domain: str
-    admin_password: pulumi.Input[str]
+    admin_password: Any  # pulumi.Input[str]
 
     @property
     def hostname(self) -> str:
@@ -81,8 +88,7 @@ def manifests(args: MonitoringArgs) -> list[dict[str, Any]]:
                 "ports": [{"name": "http", "containerPort": 3000, "protocol": "TCP"}],
                 "resources": o.resources(args.settings.grafana),
                 "readinessProbe": {"httpGet": {"path": "/api/health", "port": "http"}, "periodSeconds": 10},
-                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                                    "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "securityContext": o.hardened(),
                 "volumeMounts": [
                     {"name": "provisioning", "mountPath": "/etc/grafana/provisioning/datasources/datasources.yaml",
                      "subPath": "datasources.yaml", "readOnly": True},
@@ -130,9 +136,15 @@ def manifests(args: MonitoringArgs) -> list[dict[str, Any]]:
     ]
 
 
-class Monitoring(pulumi.ComponentResource):
-    def __init__(self, name: str, args: MonitoringArgs, kube: Kube, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("eaf:apps:Monitoring", name, None, opts)
-        self.namespace, self.objects = register_in_namespace(manifests(args), kube, self)
-        self.url = f"https://{args.hostname}"
-        self.register_outputs({"url": self.url})
+def build(context: AppContext) -> AppBuild:
+    assert context.plan is not None and context.credentials is not None
+    args = MonitoringArgs(context.apps.monitoring, context.plan.domain, context.credentials.derived("grafana-admin"))
+    namespace, *objects = manifests(args)
+    url = f"https://{args.hostname}"
+    return AppBuild((ObjectGroup("namespaces", [namespace]), ObjectGroup("objects", objects)),
+                    exports={"grafana": url}, outputs={"url": url})
+
+
+DEFINITION = AppDefinition(key="monitoring", settings=MonitoringSettings,
+                           description="user-workload monitoring + Grafana with dashboards as code",
+                           component="Monitoring", build=build)

@@ -25,12 +25,12 @@ def operator_manifests(pin_name: str, ns: str, app: str, approval: str, all_name
         {"apiVersion": "operators.coreos.com/v1", "kind": "OperatorGroup",
          "metadata": o.metadata(pin_name, ns, app, "olm"), "spec": group_spec},
         {"apiVersion": "operators.coreos.com/v1alpha1", "kind": "Subscription",
-         "metadata": o.metadata(pin["package"], ns, app, "olm"),
-         "spec": {"name": pin["package"], "channel": pin["channel"], "startingCSV": pin["startingCSV"],
-                  "source": pin["source"], "sourceNamespace": MARKETPLACE, "installPlanApproval": approval}},
+         "metadata": o.metadata(pin.package, ns, app, "olm"),
+         "spec": {"name": pin.package, "channel": pin.channel, "startingCSV": pin.starting_csv,
+                  "source": pin.source, "sourceNamespace": MARKETPLACE, "installPlanApproval": approval}},
     ]
     if approval == "Manual":
-        objects += _approver(pin_name, ns, app, pin["startingCSV"])
+        objects += _approver(pin_name, ns, app, pin.starting_csv)
     return objects
 
 
@@ -48,8 +48,7 @@ def _approver(pin_name: str, ns: str, app: str, csv: str) -> list[dict[str, Any]
                 "env": [{"name": "PINNED_CSV", "value": csv}, {"name": "NAMESPACE", "value": ns}],
                 "resources": {"requests": {"cpu": "10m", "memory": "64Mi"},
                               "limits": {"cpu": "200m", "memory": "256Mi"}},
-                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                                    "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "securityContext": o.hardened(),
                 "volumeMounts": [{"name": "scripts", "mountPath": "/scripts", "readOnly": True}],
             }],
             "volumes": [{"name": "scripts", "configMap": {"name": name}}],

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pulumi
+from typing import TYPE_CHECKING, Any
 
 from infra.apps import objects as o
 from infra.apps.images import image
 from infra.spec.apps import Compute, Range
+
+if TYPE_CHECKING:
+    import pulumi
 
 DEFAULT_COMPUTE = Compute(cpu=Range(request=0.25, limit=1), memory_gib=Range(request=0.5, limit=2))
 PORT = 5432
@@ -40,8 +41,7 @@ def manifests(name: str, ns: str, app: str, database: str, user: str, password: 
             "readinessProbe": {"exec": {"command": ["pg_isready", "-h", "127.0.0.1", "-U", user, "-d", database]},
                                "periodSeconds": 10},
             "resources": o.resources(compute),
-            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                                "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "securityContext": o.hardened(),
             "volumeMounts": [{"name": "data", "mountPath": "/bitnami/postgresql"}],
         }]},
     }

@@ -11,17 +11,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
+from pydantic import Field
 
 from infra.apps import objects as o
+from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup
 from infra.apps.images import image
-from infra.apps.kube import Kube, register
-from infra.spec import apps as spec
+from infra.spec.apps import AppSettings, Flavour
+from infra.spec.base import DnsLabel, DnsName, Strict
 
 APP = "eaf-storage"
 CVMFS_DRIVER = "cvmfs.csi.cern.ch"
 KUBELET_DIR = "/var/lib/kubelet"
 PLUGIN_DIR = f"{KUBELET_DIR}/plugins/{CVMFS_DRIVER}"
+
+
+class NfsArea(Strict):
+    """An NFS export mounted into notebooks (e.g. /nashome, /uscms/home): one PV + PVC per consumer namespace."""
+
+    name: DnsLabel
+    server: DnsName
+    path: str = Field(pattern=r"^/.*")
+    mount_path: str = Field(pattern=r"^/.*")
+    read_only: bool = False
+    size_gib: int = Field(1000, alias="sizeGiB", gt=0, description="informational: NFS does not enforce it")
+    mount_options: tuple[str, ...] = ("nfsvers=4.1", "hard")
+
+
+class StorageSettings(AppSettings):
+    namespace: DnsLabel = "eaf-storage"
+    cvmfs_repositories: tuple[DnsName, ...] = (
+        "cms.cern.ch", "dune.opensciencegrid.org", "fermilab.opensciencegrid.org", "larsoft.opensciencegrid.org",
+        "mu2e.opensciencegrid.org", "gm2.opensciencegrid.org", "sft.cern.ch", "unpacked.cern.ch",
+        "sw.lsst.eu", "oasis.opensciencegrid.org",
+    )
+    cvmfs_http_proxy: str = Field("DIRECT", description="CVMFS_HTTP_PROXY, e.g. the site squid")
+    cvmfs_cache_gib: int = Field(20, alias="cvmfsCacheGiB", gt=0)
+    nfs: tuple[NfsArea, ...] = ()
 
 
 def cvmfs_class(repo: str) -> str:
@@ -40,7 +65,7 @@ def nfs_volume(area: str, namespace: str) -> str:
     return f"nfs-{area}-{namespace}"
 
 
-def flavour_mounts(flavour: spec.Flavour, settings: spec.Storage) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def flavour_mounts(flavour: Flavour, settings: StorageSettings) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(volumes, volume mounts) of a flavour's CVMFS repositories (read-only) and NFS areas, for any pod."""
     volumes: list[dict[str, Any]] = []
     mounts: list[dict[str, Any]] = []
@@ -58,7 +83,7 @@ def flavour_mounts(flavour: spec.Flavour, settings: spec.Storage) -> tuple[list[
 
 @dataclass(frozen=True)
 class StorageArgs:
-    settings: spec.Storage
+    settings: StorageSettings
     consumers: tuple[str, ...]  # namespaces whose pods mount CVMFS and NFS
 
 
@@ -69,7 +94,7 @@ def _host_path(name: str, path: str, kind: str | None = None) -> dict[str, Any]:
     return {"name": name, "hostPath": host_path}
 
 
-def _cvmfs_driver(settings: spec.Storage) -> list[dict[str, Any]]:
+def _cvmfs_driver(settings: StorageSettings) -> list[dict[str, Any]]:
     ns = settings.namespace
     socket = f"{PLUGIN_DIR}/csi.sock"
     default_local = (f"CVMFS_HTTP_PROXY={settings.cvmfs_http_proxy}\n"
@@ -180,7 +205,7 @@ def _cvmfs_driver(settings: spec.Storage) -> list[dict[str, Any]]:
     ]
 
 
-def _nfs_pair(area: spec.NfsArea, consumer: str) -> list[dict[str, Any]]:
+def _nfs_pair(area: NfsArea, consumer: str) -> list[dict[str, Any]]:
     modes = ["ReadOnlyMany"] if area.read_only else ["ReadWriteMany"]
     size = f"{area.size_gib}Gi"
     volume = nfs_volume(area.name, consumer)
@@ -193,7 +218,7 @@ def _nfs_pair(area: spec.NfsArea, consumer: str) -> list[dict[str, Any]]:
     return [pv, o.pvc(nfs_claim(area.name), consumer, APP, size, modes, "", volume_name=volume)]
 
 
-def consumer_claims(settings: spec.Storage, consumer: str) -> list[dict[str, Any]]:
+def consumer_claims(settings: StorageSettings, consumer: str) -> list[dict[str, Any]]:
     """What one consumer namespace gets: a read-only claim per CVMFS repository, a PV/PVC pair per NFS area."""
     claims = [o.pvc(cvmfs_claim(repo), consumer, APP, "1Mi", ["ReadOnlyMany"], cvmfs_class(repo))
               for repo in settings.cvmfs_repositories]
@@ -212,18 +237,17 @@ def manifests(args: StorageArgs) -> list[dict[str, Any]]:
     return objects
 
 
-class Storage(pulumi.ComponentResource):
-    """CVMFS CSI and NFS areas. Claims go into the consumers' namespaces, created by their apps."""
+def build(context: AppContext) -> AppBuild:
+    """The driver and classes in the storage namespace; the claims in every namespace whose pods mount them (those
+    namespaces are their apps' own: each claim waits for its namespace)."""
+    settings: StorageSettings = context.apps.storage
+    consumers = tuple(sorted(getattr(context.apps, d.key).namespace
+                             for d in context.apps.enabled() if d.mounts_storage))
+    namespace, *objects = manifests(StorageArgs(settings, consumers))
+    return AppBuild((ObjectGroup("namespaces", [namespace]), ObjectGroup("objects", objects)),
+                    outputs={"cvmfsRepositories": list(settings.cvmfs_repositories),
+                             "nfsAreas": [area.name for area in settings.nfs]})
 
-    def __init__(self, name: str, args: StorageArgs, kube: Kube, consumers: dict[str, pulumi.Resource],
-                 opts: pulumi.ResourceOptions | None = None):
-        super().__init__("eaf:apps:Storage", name, None, opts)
-        first, *rest = manifests(args)
-        self.namespace = register(first, kube, self)
-        self.objects = [self.namespace]
-        for manifest in rest:
-            owner = consumers.get(manifest["metadata"].get("namespace", ""))
-            self.objects.append(register(manifest, kube, self, [self.namespace] + ([owner] if owner else [])))
-        self.register_outputs({"cvmfsRepositories": list(args.settings.cvmfs_repositories),
-                               "nfsAreas": [area.name for area in args.settings.nfs]})
 
+DEFINITION = AppDefinition(key="storage", settings=StorageSettings, description="CVMFS CSI driver and NFS areas",
+                           component="Storage", build=build)

@@ -8,16 +8,18 @@ with a token of a service account that may read only this namespace's metrics.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-import pulumi
+from pydantic import Field, model_validator
 
 from infra.apps import objects as o
+from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup
+from infra.apps.gpu_operator import offered_mig_slices
 from infra.apps.images import image
-from infra.apps.kube import Kube, register
 from infra.apps.olm import operator_manifests
-from infra.spec import apps as spec
+from infra.spec.apps import AppSettings, Compute, compute
+from infra.spec.base import DnsLabel
+from infra.spec.errors import Problem
 
 APP = "triton"
 DEPLOYMENT = "tritonserver"
@@ -25,10 +27,24 @@ DEPLOYMENT = "tritonserver"
 THANOS_TENANCY_URL = "https://thanos-querier.openshift-monitoring.svc.cluster.local:9092"
 
 
-@dataclass(frozen=True)
-class TritonArgs:
-    settings: spec.Triton
-    monitoring: bool
+class TritonSettings(AppSettings):
+    namespace: DnsLabel = "triton"
+    mig_profile: str | None = Field("3g.40gb", description="MIG slice per replica; null: one whole GPU")
+    min_replicas: int = Field(1, ge=1)
+    max_replicas: int = Field(4, ge=1)
+    queue_latency_target_ms: float = Field(50, gt=0, description="average queue time per request to scale at")
+    requests_per_second_per_replica: float = Field(100, gt=0, description="throughput one replica serves")
+    keda_namespace: DnsLabel = "keda"
+    install_plan_approval: Literal["Manual", "Automatic"] = "Manual"
+    model_repository_gib: int = Field(100, alias="modelRepositoryGiB", gt=0)
+    model_repository_storage_class: str | None = None
+    compute: Compute = compute((2, 8), (8, 32))
+
+    @model_validator(mode="after")
+    def _min_within_max(self) -> TritonSettings:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"minReplicas {self.min_replicas} is above maxReplicas {self.max_replicas}")
+        return self
 
 
 def queue_latency_query(ns: str) -> str:
@@ -41,7 +57,7 @@ def throughput_query(ns: str) -> str:
     return f'sum(rate(nv_inference_request_success{{namespace="{ns}"}}[1m]))'
 
 
-def _server(settings: spec.Triton) -> list[dict[str, Any]]:
+def _server(settings: TritonSettings) -> list[dict[str, Any]]:
     ns = settings.namespace
     extra = {o.mig_resource(settings.mig_profile): 1} if settings.mig_profile else {"nvidia.com/gpu": 1}
     pod = {
@@ -58,8 +74,7 @@ def _server(settings: spec.Triton) -> list[dict[str, Any]]:
                 "readinessProbe": {"httpGet": {"path": "/v2/health/ready", "port": "http"}, "periodSeconds": 10},
                 "livenessProbe": {"httpGet": {"path": "/v2/health/live", "port": "http"},
                                   "initialDelaySeconds": 60, "periodSeconds": 20},
-                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                                    "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "securityContext": o.hardened(),
                 "volumeMounts": [{"name": "models", "mountPath": "/models", "readOnly": True},
                                  {"name": "shm", "mountPath": "/dev/shm"}],
             }],
@@ -81,7 +96,7 @@ def _server(settings: spec.Triton) -> list[dict[str, Any]]:
     return objects
 
 
-def _autoscaler(settings: spec.Triton) -> list[dict[str, Any]]:
+def _autoscaler(settings: TritonSettings) -> list[dict[str, Any]]:
     ns = settings.namespace
     reader = "keda-prometheus"
     trigger_metadata = {"serverAddress": THANOS_TENANCY_URL, "namespace": ns, "authModes": "bearer"}
@@ -121,34 +136,47 @@ def _autoscaler(settings: spec.Triton) -> list[dict[str, Any]]:
     ]
 
 
-def manifests(args: TritonArgs) -> dict[str, list[dict[str, Any]]]:
-    settings = args.settings
+def build(context: AppContext) -> AppBuild:
+    settings: TritonSettings = context.apps.triton
     keda_ns = settings.keda_namespace
     server = _server(settings)
-    if args.monitoring:
+    if context.apps.monitoring.enabled:
         server.append(o.service_monitor(DEPLOYMENT, settings.namespace, APP, DEPLOYMENT, "metrics", "/metrics"))
-    return {
-        "namespaces": [o.namespace(keda_ns, "keda"), o.namespace(settings.namespace, APP)],
-        "olm": operator_manifests("keda", keda_ns, "keda", settings.install_plan_approval, all_namespaces=True),
-        "server": server,
-        "keda_controller": [{"apiVersion": "keda.sh/v1alpha1", "kind": "KedaController",
-                             "metadata": o.metadata("keda", keda_ns, "keda", "controller"),
-                             "spec": {"watchNamespace": "", "operator": {"logLevel": "info"},
-                                      "metricsServer": {"logLevel": "0"}}}],
-        "autoscaler": _autoscaler(settings),
-    }
+    groups = (
+        ObjectGroup("namespaces", [o.namespace(keda_ns, "keda"), o.namespace(settings.namespace, APP)]),
+        ObjectGroup("olm", operator_manifests("keda", keda_ns, "keda", settings.install_plan_approval,
+                                              all_namespaces=True)),
+        ObjectGroup("server", server),
+        ObjectGroup("keda-controller", [{"apiVersion": "keda.sh/v1alpha1", "kind": "KedaController",
+                                         "metadata": o.metadata("keda", keda_ns, "keda", "controller"),
+                                         "spec": {"watchNamespace": "", "operator": {"logLevel": "info"},
+                                                  "metricsServer": {"logLevel": "0"}}}], after=("olm",)),
+        ObjectGroup("autoscaler", _autoscaler(settings), after=("server", "keda-controller")),
+    )
+    endpoint = f"http://{DEPLOYMENT}.{settings.namespace}.svc:8000"
+    return AppBuild(groups, exports={"triton": endpoint}, outputs={"endpoint": endpoint})
 
 
-class Triton(pulumi.ComponentResource):
-    def __init__(self, name: str, args: TritonArgs, kube: Kube, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("eaf:apps:Triton", name, None, opts)
-        groups = manifests(args)
-        namespaces = {m["metadata"]["name"]: register(m, kube, self) for m in groups["namespaces"]}
-        keda_ns, ns = namespaces[args.settings.keda_namespace], namespaces[args.settings.namespace]
-        olm = [register(m, kube, self, [keda_ns]) for m in groups["olm"]]
-        server = [register(m, kube, self, [ns]) for m in groups["server"]]
-        controller = [register(m, kube, self, [keda_ns, *olm]) for m in groups["keda_controller"]]
-        autoscaler = [register(m, kube, self, [ns, *server, *controller]) for m in groups["autoscaler"]]
-        self.objects = [*namespaces.values(), *olm, *server, *controller, *autoscaler]
-        self.endpoint = f"http://{DEPLOYMENT}.{args.settings.namespace}.svc:8000"
-        self.register_outputs({"endpoint": self.endpoint})
+def problems(context: AppContext) -> list[Problem]:
+    settings: TritonSettings = context.apps.triton
+    if settings.mig_profile is None:
+        return []
+    if not context.apps.gpu_operator.enabled:
+        return [Problem("eaf:apps.triton.migProfile", settings.mig_profile,
+                        "needs the GPU operator to advertise MIG slices", "set eaf:apps.gpuOperator.enabled: true")]
+    if context.plan is None:
+        return []
+    offered = offered_mig_slices(context.plan)
+    if settings.mig_profile not in offered:
+        return [Problem("eaf:apps.triton.migProfile", settings.mig_profile,
+                        "no GPU worker of this stack is cut into this MIG slice",
+                        f"use one of: {', '.join(offered) or '(none)'}")]
+    if settings.max_replicas > offered[settings.mig_profile]:
+        return [Problem("eaf:apps.triton.maxReplicas", settings.max_replicas,
+                        f"only {offered[settings.mig_profile]} {settings.mig_profile} slice(s) exist",
+                        f"set maxReplicas <= {offered[settings.mig_profile]}")]
+    return []
+
+
+DEFINITION = AppDefinition(key="triton", settings=TritonSettings, description="Triton Inference Server, scaled by KEDA",
+                           component="Triton", build=build, problems=problems)

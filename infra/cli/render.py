@@ -53,7 +53,7 @@ def _okd_configs(loaded, assets_dir: Path | None):
     if assets_dir is None:
         print("render: no openshift-install assets: pointers to the machine-config server (without its CA); "
               "bootstrap gets its node specifics only")
-        return OkdConfigs(mcs_pointer(loaded, "master"), mcs_pointer(loaded, "worker"), None)
+        return OkdConfigs(mcs_pointer(loaded.plan.domain, "master"), mcs_pointer(loaded.plan.domain, "worker"), None)
     print(f"render: OKD's configs from {assets_dir}")
     bootstrap = assets_dir / "bootstrap.ign"
     return OkdConfigs(
@@ -79,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from infra.spec.errors import ConfigError
     from infra.spec.layering import read_stack_file, stack_file
     from infra.spec.load import load_spec
+    from infra.stages import ignition_input
 
     if not stack_file(PROJECT_DIR, args.stack).is_file():
         print(f"render: no stack '{args.stack}': {stack_file(PROJECT_DIR, args.stack)} does not exist", file=sys.stderr)
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         keys = _keys(args.ssh_public_keys)
         if not keys:
             print("render: no --ssh-public-keys: user core gets no SSH keys in these files")
-        configs = render_stack(loaded, _okd_configs(loaded, args.okd_assets), keys)
+        configs = render_stack(ignition_input(loaded), _okd_configs(loaded, args.okd_assets), keys)
     except ConfigError as error:
         print(str(error), file=sys.stderr)
         return 2

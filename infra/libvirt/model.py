@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from infra.plan.model import ClusterPlan, PlannedNode, Role
+from infra.plan.model import ClusterPlan, PlannedNode
+from infra.plan.roles import role_info
+from infra.spec.os_image import OsImage
 
 GIB = 1024**3
 
@@ -178,14 +180,14 @@ def _root_volume(plan: ClusterPlan, node: PlannedNode) -> str:
     return f"{node.domain_name}-root.qcow2"
 
 
-def host_layouts(plan: ClusterPlan, os_image: dict, domain_type: str, autostart: bool | None,
+def host_layouts(plan: ClusterPlan, os_image: OsImage, domain_type: str, autostart: bool | None,
                  project_dir: Path) -> tuple[HostLayout, ...]:
     """Every libvirt object of the cluster, grouped by the hypervisor it lives on."""
     net = plan.network
     prod = plan.role in ("active", "spare")
     start = prod if autostart is None else autostart
-    image_name = f"{plan.cluster_name}-base-{os_image['name']}"
-    if not image_name.endswith(".qcow2") and os_image.get("format", "qcow2") == "qcow2":
+    image_name = f"{plan.cluster_name}-base-{os_image.name}"
+    if not image_name.endswith(".qcow2") and os_image.format == "qcow2":
         image_name += ".qcow2"
     routed = net.mode != "bridge"
     ingress = set(plan.ingress_nodes)
@@ -209,7 +211,8 @@ def host_layouts(plan: ClusterPlan, os_image: dict, domain_type: str, autostart:
             root = _root_volume(plan, node)
             # The bootstrap node is disposable: protecting its disk would make Pulumi refuse to remove it after
             # the install (eaf:nodes.bootstrap.enabled: false).
-            protect = prod and node.role is not Role.BOOTSTRAP
+            disposable = role_info(node.role).disposable
+            protect = prod and not disposable
             volumes.append(VolumeDef(host.name, host.pool_name, root, node.name, "root", node.disk_gib * GIB,
                                      "qcow2", image_name, protect))
             data = []
@@ -226,18 +229,18 @@ def host_layouts(plan: ClusterPlan, os_image: dict, domain_type: str, autostart:
                 cpu_passthrough=domain_type == "kvm", mac=node.mac, network=net.name, root_volume=root,
                 data_volumes=tuple(data), ignition_volume=ignition.name, pool=host.pool_name,
                 gpus=tuple(g.address for g in node.gpus),
-                autostart=start and node.role is not Role.BOOTSTRAP,
-                kernel=_resolve(os_image["kernel"], project_dir) if os_image.get("kernel") else None,
-                initrd=_resolve(os_image["initrd"], project_dir) if os_image.get("initrd") else None,
-                cmdline=os_image.get("cmdline"),
+                autostart=start and not disposable,
+                kernel=_resolve(os_image.kernel, project_dir) if os_image.kernel else None,
+                initrd=_resolve(os_image.initrd, project_dir) if os_image.initrd else None,
+                cmdline=os_image.cmdline,
             ))
-        source = os_image.get("url") or _resolve(os_image["path"], project_dir)
+        source = os_image.url or _resolve(os_image.path or "", project_dir)
         layouts.append(HostLayout(
             host=host.name, uri=host.uri,
             pool=PoolDef(host.name, host.uri, host.pool_name, host.pool_path),
             base_image=BaseImageDef(
-                host.name, host.pool_name, image_name, source, os_image.get("sha256"), os_image.get("format", "qcow2"),
-                _resolve(os_image["checksumFile"], project_dir) if os_image.get("checksumFile") else None,
+                host.name, host.pool_name, image_name, source, os_image.sha256, os_image.format,
+                _resolve(os_image.checksum_file, project_dir) if os_image.checksum_file else None,
             ),
             network=network, volumes=tuple(volumes), ignitions=tuple(ignitions), domains=tuple(domains),
             reservations=tuple(

@@ -1,9 +1,10 @@
 """OKD install (UPI, platform none) as Pulumi resources.
 
 prepare_install: install-config -> openshift-install (fetch, create manifests, create ignition-configs) -> the
-Ignition the node configs build on. bring_up: after the VMs exist, wait for bootstrap, take the bootstrap out of the
-load balancer, approve CSRs until every node is Ready, wait for install-complete. With `okd.install.enabled: false`
-(the local stack) nothing runs: the nodes get pointer configs and there is no cluster to hand on.
+Ignition the node configs build on. Its result's bring_up, once the VMs exist: wait for bootstrap, take the
+bootstrap out of the load balancer, approve CSRs until every node is Ready, wait for install-complete. With
+`okd.install.enabled: false` (the local stack) nothing runs: the nodes get pointer configs and there is no cluster
+to hand on.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from infra.contracts import ClusterAccess, InstallAssets, Machines
+from infra.contracts import ClusterAccess, Install, InstallAssets, InstallInput, Machines
 from infra.okd.pointers import mcs_pointer
 from infra.secrets import StackSecrets
-from infra.spec.load import LoadedStack
 
 if TYPE_CHECKING:
     from infra.okd.installer import Installer
@@ -24,42 +24,50 @@ BRING_UP_NAME = "okd-bring-up"
 
 
 @dataclass(frozen=True)
-class OkdInstallAssets(InstallAssets):
-    """InstallAssets plus the installer that made them, which bring_up continues from (its work dir, triggers)."""
+class PointersOnly:
+    """No installer: the nodes merge their role's config from the machine-config server; nothing to bring up."""
 
-    installer: Installer | None = None
+    assets: InstallAssets
+
+    def bring_up(self, machines: Machines) -> None:
+        return None
 
 
-def prepare_install(loaded: LoadedStack, secrets: StackSecrets) -> InstallAssets:
-    if not loaded.spec.okd.install.enabled:
-        return InstallAssets(master_pointer=mcs_pointer(loaded, "master"), worker_pointer=mcs_pointer(loaded, "worker"),
-                             bootstrap=None)
+@dataclass(frozen=True)
+class OkdInstall:
+    """openshift-install ran (or will): its Ignition now, and the bring-up on the machines it is handed."""
+
+    install: InstallInput
+    installer: Installer
+    assets: InstallAssets
+
+    def bring_up(self, machines: Machines) -> ClusterAccess:
+        from infra.okd.bring_up_steps import BringUp, bring_up_args
+
+        steps = BringUp(BRING_UP_NAME, bring_up_args(self.install, self.installer.args.work_dir), self.installer,
+                        tuple(machines.domains.values()))
+        domain = self.install.plan.domain
+        return ClusterAccess(
+            api_url=f"https://api.{domain}:6443",
+            console_url=f"https://console-openshift-console.apps.{domain}",
+            kubeconfig=self.installer.file("auth/kubeconfig"),
+            kubeadmin_password=self.installer.file("auth/kubeadmin-password").apply(str.strip),
+            okd_version=self.install.release_name,
+            ready=(steps.install_complete,),
+        )
+
+
+def prepare_install(install: InstallInput, secrets: StackSecrets) -> Install:
+    if not install.okd.install.enabled:
+        domain = install.plan.domain
+        return PointersOnly(InstallAssets(master_pointer=mcs_pointer(domain, "master"),
+                                          worker_pointer=mcs_pointer(domain, "worker"), bootstrap=None))
     from infra.okd.install_config import install_config
     from infra.okd.installer import Installer, installer_args
 
-    args = installer_args(loaded)
-    text = install_config(loaded, secrets)  # checked: config problems raise before the first resource
-    installer = Installer(INSTALLER_NAME, args, text)
-    return OkdInstallAssets(
-        master_pointer=installer.pointer("master"), worker_pointer=installer.pointer("worker"),
-        bootstrap=installer.file("bootstrap.ign"), depends_on=(installer.ignition_configs,), installer=installer)
-
-
-def bring_up(loaded: LoadedStack, secrets: StackSecrets, assets: InstallAssets, machines: Machines | None
-             ) -> ClusterAccess | None:
-    installer = assets.installer if isinstance(assets, OkdInstallAssets) else None
-    if not loaded.spec.okd.install.enabled or installer is None:
-        return None
-    from infra.okd.bring_up_steps import BringUp, bring_up_args
-
-    domains = tuple(machines.domains.values()) if machines is not None else ()
-    stages = BringUp(BRING_UP_NAME, bring_up_args(loaded, installer.args.work_dir), installer, domains)
-    domain = loaded.plan.domain
-    return ClusterAccess(
-        api_url=f"https://api.{domain}:6443",
-        console_url=f"https://console-openshift-console.apps.{domain}",
-        kubeconfig=installer.file("auth/kubeconfig"),
-        kubeadmin_password=installer.file("auth/kubeadmin-password").apply(str.strip),
-        okd_version=loaded.okd_release,
-        ready=(stages.install_complete,),
-    )
+    args = installer_args(install)
+    text = install_config(install, secrets)  # checked: config problems raise before the first resource
+    installer = Installer(INSTALLER_NAME, args, text, redact=(secrets.pull_secret,))
+    assets = InstallAssets(master_pointer=installer.pointer("master"), worker_pointer=installer.pointer("worker"),
+                           bootstrap=installer.file("bootstrap.ign"))
+    return OkdInstall(install, installer, assets)

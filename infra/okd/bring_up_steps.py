@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import pulumi
 
+from infra.contracts import InstallInput
 from infra.okd.installer import Installer
 from infra.okd.step_command import Step, step_command
 from infra.plan.model import Role
-from infra.spec.load import LoadedStack
 
-WAIT_TIMEOUT = "90m"  # the installer gives up after its own timeouts (bootstrap 45 min, install 40 min) first
+WAIT_TIMEOUT_MINUTES = 90  # the installer gives up after its own timeouts (bootstrap 45 min, install 40 min) first
 
 
 @dataclass(frozen=True)
@@ -25,16 +25,15 @@ class BringUpArgs:
     lb_runtime_api: str
 
 
-def bring_up_args(loaded: LoadedStack, work_dir: str) -> BringUpArgs:
-    install = loaded.spec.okd.install
-    lbs = loaded.plan.by_role(Role.LOAD_BALANCER)
+def bring_up_args(install: InstallInput, work_dir: str) -> BringUpArgs:
+    settings = install.okd.install
+    lbs = install.plan.by_role(Role.LOAD_BALANCER)
     return BringUpArgs(
         work_dir=work_dir,
-        expected_nodes=tuple(sorted(n.hostname for n in loaded.plan.by_role(Role.CONTROLLER, Role.WORKER,
-                                                                              Role.GPU_WORKER))),
-        csr_minutes=install.csr_approval_minutes,
+        expected_nodes=tuple(sorted(n.hostname for n in install.plan.with_flag(cluster_node=True))),
+        csr_minutes=settings.csr_approval_minutes,
         lb_host=str(lbs[0].ip) if lbs else None,
-        lb_runtime_api=install.lb_runtime_api,
+        lb_runtime_api=settings.lb_runtime_api,
     )
 
 
@@ -48,7 +47,7 @@ class BringUp(pulumi.ComponentResource):
         triggers = installer.triggers
         self.bootstrap_complete = step_command(f"{name}-wait-bootstrap-complete", Step(
             create="wait-bootstrap-complete", update="keep", environment=work, triggers=triggers,
-            timeout=WAIT_TIMEOUT), parent=self, depends_on=[installer.ignition_configs, *machines])
+            timeout_minutes=WAIT_TIMEOUT_MINUTES), parent=self, depends_on=[installer.ignition_configs, *machines])
         after_bootstrap: list[pulumi.Resource] = []
         if args.lb_host is not None:
             # The LB's HAProxy config always lists the bootstrap (health-checked), so its Ignition never changes;
@@ -64,8 +63,8 @@ class BringUp(pulumi.ComponentResource):
             create="approve-csrs", update="approve-csrs", triggers=triggers,
             environment={**work, "EAF_EXPECTED_NODES": ",".join(args.expected_nodes),
                          "EAF_TIMEOUT_MINUTES": str(args.csr_minutes)},
-            timeout=f"{args.csr_minutes + 10}m"), parent=self, depends_on=[self.bootstrap_complete])
+            timeout_minutes=args.csr_minutes + 10), parent=self, depends_on=[self.bootstrap_complete])
         self.install_complete = step_command(f"{name}-wait-install-complete", Step(
             create="wait-install-complete", update="keep", environment=work, triggers=triggers,
-            timeout=WAIT_TIMEOUT), parent=self, depends_on=[self.approve_csrs, *after_bootstrap])
+            timeout_minutes=WAIT_TIMEOUT_MINUTES), parent=self, depends_on=[self.approve_csrs, *after_bootstrap])
         self.register_outputs({"expectedNodes": list(args.expected_nodes)})

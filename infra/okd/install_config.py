@@ -16,10 +16,10 @@ from typing import Any
 import pulumi
 import yaml
 
+from infra.contracts import InstallInput
 from infra.plan.model import Role
 from infra.secrets import StackSecrets
 from infra.spec.errors import ConfigError, Problem
-from infra.spec.load import LoadedStack
 
 TEMPLATES = Path(__file__).parent / "templates"
 SECRET_SHOWN = "(secret, not shown)"
@@ -37,19 +37,19 @@ def _quoted(text: str) -> str:
     return json.dumps(text)
 
 
-def compute_replicas(loaded: LoadedStack) -> int:
+def compute_replicas(install: InstallInput) -> int:
     """Workers and GPU workers together; 0 means the control plane runs the workloads (masters schedulable)."""
-    return len(loaded.plan.by_role(Role.WORKER, Role.GPU_WORKER))
+    return len(install.plan.with_flag(compute=True))
 
 
-def masters_schedulable(loaded: LoadedStack) -> bool:
-    chosen = loaded.spec.okd.masters_schedulable
-    return compute_replicas(loaded) == 0 if chosen is None else chosen
+def masters_schedulable(install: InstallInput) -> bool:
+    chosen = install.okd.masters_schedulable
+    return compute_replicas(install) == 0 if chosen is None else chosen
 
 
-def template_values(loaded: LoadedStack) -> dict[str, Any]:
+def template_values(install: InstallInput) -> dict[str, Any]:
     """Everything the template places except the secrets, already quoted where YAML needs it."""
-    spec = loaded.spec
+    spec = install
     okd = spec.okd
     proxy = okd.proxy
     proxy_settings = [] if proxy is None else [
@@ -61,8 +61,8 @@ def template_values(loaded: LoadedStack) -> dict[str, Any]:
     return {
         "cluster_name": spec.cluster.name,
         "base_domain": spec.cluster.base_domain,
-        "control_plane_replicas": len(loaded.plan.by_role(Role.CONTROLLER)),
-        "compute_replicas": compute_replicas(loaded),
+        "control_plane_replicas": len(install.plan.by_role(Role.CONTROLLER)),
+        "compute_replicas": compute_replicas(install),
         "network_type": okd.networking.network_type,
         "machine_network": str(spec.network.cidr),
         "cluster_network": str(okd.networking.cluster_network),
@@ -87,17 +87,17 @@ def render(values: dict[str, Any], pull_secret: str, ssh_keys: list[str]) -> str
                               ssh_key=_quoted("\n".join(k.strip() for k in ssh_keys)))
 
 
-def _expected(loaded: LoadedStack) -> dict[str, tuple[str, object]]:
+def _expected(install: InstallInput) -> dict[str, tuple[str, object]]:
     """Dotted install-config path -> (config path it comes from, the value the spec asks for)."""
-    spec = loaded.spec
+    spec = install
     net = spec.okd.networking
     proxy = spec.okd.proxy
     expected: dict[str, tuple[str, object]] = {
         "apiVersion": ("(template)", "v1"),
         "metadata.name": ("eaf:cluster.name", spec.cluster.name),
         "baseDomain": ("eaf:cluster.baseDomain", spec.cluster.base_domain),
-        "controlPlane.replicas": ("eaf:nodes.controllers.count", len(loaded.plan.by_role(Role.CONTROLLER))),
-        "compute.0.replicas": ("eaf:nodes.workers.count", compute_replicas(loaded)),
+        "controlPlane.replicas": ("eaf:nodes.controllers.count", len(install.plan.by_role(Role.CONTROLLER))),
+        "compute.0.replicas": ("eaf:nodes.workers.count", compute_replicas(install)),
         "networking.networkType": ("eaf:okd.networking.networkType", net.network_type),
         "networking.machineNetwork.0.cidr": ("eaf:network.cidr", str(spec.network.cidr)),
         "networking.clusterNetwork.0.cidr": ("eaf:okd.networking.clusterNetwork", str(net.cluster_network)),
@@ -154,7 +154,7 @@ def _ssh_key_problems(ssh_key: object) -> list[Problem]:
     return []
 
 
-def check(text: str, loaded: LoadedStack) -> list[Problem]:
+def check(text: str, install: InstallInput) -> list[Problem]:
     """Parse the rendered install-config back and compare it with the spec it was made from."""
     try:
         document = yaml.safe_load(text)
@@ -164,7 +164,7 @@ def check(text: str, loaded: LoadedStack) -> list[Problem]:
     if not isinstance(document, dict):
         return [Problem("install-config.yaml", None, "the rendered file is not a mapping", "check the template")]
     problems = []
-    for dotted, (source, wanted) in _expected(loaded).items():
+    for dotted, (source, wanted) in _expected(install).items():
         found = _at(document, dotted)
         if found != wanted:
             why = (f"install-config {dotted} is missing" if found is None
@@ -175,9 +175,9 @@ def check(text: str, loaded: LoadedStack) -> list[Problem]:
     return problems
 
 
-def _overlaps(loaded: LoadedStack) -> list[Problem]:
-    net = loaded.spec.okd.networking
-    named = [("eaf:network.cidr", loaded.spec.network.cidr), ("eaf:okd.networking.clusterNetwork", net.cluster_network),
+def _overlaps(install: InstallInput) -> list[Problem]:
+    net = install.okd.networking
+    named = [("eaf:network.cidr", install.network.cidr), ("eaf:okd.networking.clusterNetwork", net.cluster_network),
              ("eaf:okd.networking.serviceNetwork", net.service_network)]
     problems = []
     for i, (path, network) in enumerate(named):
@@ -193,9 +193,9 @@ def _overlaps(loaded: LoadedStack) -> list[Problem]:
     return problems
 
 
-def _host_prefix_problems(loaded: LoadedStack) -> list[Problem]:
-    net = loaded.spec.okd.networking
-    nodes = len(loaded.plan.by_role(Role.CONTROLLER, Role.WORKER, Role.GPU_WORKER))
+def _host_prefix_problems(install: InstallInput) -> list[Problem]:
+    net = install.okd.networking
+    nodes = len(install.plan.with_flag(cluster_node=True))
     if net.host_prefix <= net.cluster_network.prefixlen:
         return [Problem("eaf:okd.networking.hostPrefix", net.host_prefix,
                         f"each node's pod subnet (/{net.host_prefix}) must be smaller than the cluster network "
@@ -208,8 +208,8 @@ def _host_prefix_problems(loaded: LoadedStack) -> list[Problem]:
     return []
 
 
-def _proxy_problems(loaded: LoadedStack) -> list[Problem]:
-    proxy = loaded.spec.okd.proxy
+def _proxy_problems(install: InstallInput) -> list[Problem]:
+    proxy = install.okd.proxy
     if proxy is None:
         return []
     problems = []
@@ -226,9 +226,9 @@ def _proxy_problems(loaded: LoadedStack) -> list[Problem]:
     return problems
 
 
-def _mirror_problems(loaded: LoadedStack) -> list[Problem]:
+def _mirror_problems(install: InstallInput) -> list[Problem]:
     problems = []
-    for i, mirror in enumerate(loaded.spec.okd.image_mirrors):
+    for i, mirror in enumerate(install.okd.image_mirrors):
         path = f"eaf:okd.imageMirrors[{i}]"
         if not mirror.mirrors:
             problems.append(Problem(f"{path}.mirrors", [], "no mirror for this source",
@@ -240,24 +240,24 @@ def _mirror_problems(loaded: LoadedStack) -> list[Problem]:
     return problems
 
 
-def spec_problems(loaded: LoadedStack) -> list[Problem]:
+def spec_problems(install: InstallInput) -> list[Problem]:
     """Config problems that make an install-config OKD would refuse or mis-install."""
-    net = loaded.spec.okd.networking
+    net = install.okd.networking
     problems = []
     if net.network_type not in SUPPORTED_NETWORK_TYPES:
         problems.append(Problem("eaf:okd.networking.networkType", net.network_type,
                                 "new OKD >= 4.15 installs support only OVN-Kubernetes (OpenShiftSDN is gone)",
                                 "use OVNKubernetes"))
-    return problems + _overlaps(loaded) + _host_prefix_problems(loaded) + _proxy_problems(loaded) + \
-        _mirror_problems(loaded)
+    return problems + _overlaps(install) + _host_prefix_problems(install) + _proxy_problems(install) + \
+        _mirror_problems(install)
 
 
-def checked_text(values: dict[str, Any], loaded: LoadedStack, pull_secret: str, ssh_keys: list[str]) -> str:
+def checked_text(values: dict[str, Any], install: InstallInput, pull_secret: str, ssh_keys: list[str]) -> str:
     """Render and check; a problem raises ConfigError naming the stack, field, value (never a secret) and fix."""
     text = render(values, pull_secret, ssh_keys)
-    problems = check(text, loaded)
+    problems = check(text, install)
     if problems:
-        raise ConfigError(loaded.stack, problems)
+        raise ConfigError(install.stack, problems)
     return text
 
 
@@ -275,26 +275,26 @@ def _secret_problems() -> list[Problem]:
     return problems + ([] if ssh_keys is None else _ssh_key_problems("\n".join(_split_keys(ssh_keys))))
 
 
-def install_config(loaded: LoadedStack, secrets: StackSecrets) -> pulumi.Output[str]:
+def install_config(install: InstallInput, secrets: StackSecrets) -> pulumi.Output[str]:
     """The checked install-config text as a secret Output. Config problems raise here, before any resource exists;
     the same checks run again on the rendered text once the secrets resolve."""
-    values = template_values(loaded)
-    problems = spec_problems(loaded) + _secret_problems()
-    problems += check(render(values, _PLACEHOLDER_PULL_SECRET, [_PLACEHOLDER_SSH_KEY]), loaded)
+    values = template_values(install)
+    problems = spec_problems(install) + _secret_problems()
+    problems += check(render(values, _PLACEHOLDER_PULL_SECRET, [_PLACEHOLDER_SSH_KEY]), install)
     if problems:
-        raise ConfigError(loaded.stack, problems)
+        raise ConfigError(install.stack, problems)
     text = pulumi.Output.all(secrets.pull_secret, secrets.ssh_public_keys).apply(
-        lambda args: checked_text(values, loaded, args[0], args[1]))
+        lambda args: checked_text(values, install, args[0], args[1]))
     return pulumi.Output.secret(text)
 
 
-def identity_hash(loaded: LoadedStack) -> str:
+def identity_hash(install: InstallInput) -> str:
     """sha256 of what in the install-config makes a different cluster: all of it except the values that change on
     a running cluster without a new install. The compute replicas: in UPI a worker joins with worker.ign and an
     approved CSR, so adding one must not reinstall (the masters-schedulable switch is a trigger of its own). The
     pull secret and SSH keys: rotated on the running cluster (openshift-config/pull-secret, a MachineConfig); no
     secret goes into a trigger, so the trigger shows in a preview."""
-    document = yaml.safe_load(render(template_values(loaded), _PLACEHOLDER_PULL_SECRET, [_PLACEHOLDER_SSH_KEY]))
+    document = yaml.safe_load(render(template_values(install), _PLACEHOLDER_PULL_SECRET, [_PLACEHOLDER_SSH_KEY]))
     for pool in document.get("compute", []):
         pool.pop("replicas", None)
     document.pop("pullSecret", None)

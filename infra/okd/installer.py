@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import pulumi
 
+from infra.contracts import InstallInput
 from infra.okd import install_config as ic
 from infra.okd.step_command import Step, step_command
 from infra.paths import PROJECT_DIR
 from infra.spec.errors import ConfigError, Problem
-from infra.spec.load import LoadedStack
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,8 @@ class InstallerArgs:
     install_identity: str  # sha256 of the install-config's cluster-defining part (install_config.identity_hash)
 
 
-def _extra_manifests_hash(loaded: LoadedStack) -> tuple[str, list[Problem]]:
-    extra = loaded.spec.okd.install.extra_manifests
+def _extra_manifests_hash(install: InstallInput) -> tuple[str, list[Problem]]:
+    extra = install.okd.install.extra_manifests
     if extra is None:
         return "", []
     where = PROJECT_DIR / extra
@@ -52,26 +52,24 @@ def _extra_manifests_hash(loaded: LoadedStack) -> tuple[str, list[Problem]]:
     return "sha256:" + digest.hexdigest(), []
 
 
-def installer_args(loaded: LoadedStack) -> InstallerArgs:
+def installer_args(install: InstallInput) -> InstallerArgs:
     """Everything the installer commands need, from the spec and versions.yaml; config problems raise here."""
-    from infra.catalog import versions
-
-    install = loaded.spec.okd.install
-    pin = versions()["okd"]["releases"][loaded.okd_release]["installer"]
-    extra_hash, problems = _extra_manifests_hash(loaded)
-    if "{stack}" not in install.work_dir:
-        problems.append(Problem("eaf:okd.install.workDir", install.work_dir,
+    settings = install.okd.install
+    pin = install.release.installer
+    extra_hash, problems = _extra_manifests_hash(install)
+    if "{stack}" not in settings.work_dir:
+        problems.append(Problem("eaf:okd.install.workDir", settings.work_dir,
                                 "has no {stack}: stacks would share one installer state (certificates, kubeconfig)",
                                 "keep {stack} in the path, e.g. .work/{stack}/okd"))
     if problems:
-        raise ConfigError(loaded.stack, problems)
+        raise ConfigError(install.stack, problems)
     return InstallerArgs(
-        release=loaded.okd_release, cluster_domain=loaded.plan.domain, installer_url=pin["url"],
-        installer_sha256=pin["sha256"],
-        installer_cache=install.installer_cache, installer_path=install.installer_path,
-        work_dir=install.work_dir.replace("{stack}", loaded.stack),
-        masters_schedulable=ic.masters_schedulable(loaded), extra_manifests=install.extra_manifests,
-        extra_manifests_hash=extra_hash, install_identity=ic.identity_hash(loaded),
+        release=install.release_name, cluster_domain=install.plan.domain, installer_url=pin.url,
+        installer_sha256=pin.sha256,
+        installer_cache=settings.installer_cache, installer_path=settings.installer_path,
+        work_dir=settings.work_dir.replace("{stack}", install.stack),
+        masters_schedulable=ic.masters_schedulable(install), extra_manifests=settings.extra_manifests,
+        extra_manifests_hash=extra_hash, install_identity=ic.identity_hash(install),
     )
 
 
@@ -88,7 +86,7 @@ class Installer(pulumi.ComponentResource):
     triggers: list[str]
 
     def __init__(self, name: str, args: InstallerArgs, install_config_text: pulumi.Output[str],
-                 opts: pulumi.ResourceOptions | None = None):
+                 redact: tuple[pulumi.Input[str], ...] = (), opts: pulumi.ResourceOptions | None = None):
         super().__init__("eaf:okd:Installer", name, None, opts)
         self.args = args
         self.triggers = install_triggers(args)
@@ -107,7 +105,7 @@ class Installer(pulumi.ComponentResource):
             manifests_env["EAF_EXTRA_MANIFESTS"] = args.extra_manifests
         self.manifests = step_command(f"{name}-create-manifests", Step(
             create="create-manifests", update="keep", environment=manifests_env, triggers=self.triggers,
-            stdin=install_config_text), parent=self, depends_on=[self.fetch])
+            stdin=install_config_text, redact=redact), parent=self, depends_on=[self.fetch])
         # Its update re-reads the files it made: the same Ignition, no new certificates.
         self.ignition_configs = step_command(f"{name}-create-ignition-configs", Step(
             create="create-ignition-configs", update="read-ignition-configs",

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 
-from infra.spec.load import LoadedStack
 
-
-def mcs_pointer(loaded: LoadedStack, role: str) -> str:
+def mcs_pointer(cluster_domain: str, role: str) -> str:
     """What master.ign / worker.ign say, minus the root CA an installer would add: merge the role's config from
     the machine-config server behind api-int."""
-    source = f"https://api-int.{loaded.plan.domain}:22623/config/{role}"
+    source = f"https://api-int.{cluster_domain}:22623/config/{role}"
     return json.dumps({"ignition": {"config": {"merge": [{"source": source}]}, "version": "3.2.0"}},
                       sort_keys=True, separators=(",", ":"))

@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from infra.catalog import MigrationData, migration_data
 from infra.ops.datasync import CopyError, Endpoint, manifest_text, parse_manifest, sync_dataset, verify_dataset
 from infra.ops.journal import Journal, JournalError
 from infra.ops.stack_ops import StackOps
@@ -28,7 +27,6 @@ from infra.ops.traffic import StepBlocked, TrafficSwitch, targets_for
 from infra.spec.layering import layered, read_stack_file
 
 ROLE_KEY = "eaf:cluster.role"
-MIGRATION_DATA = Path(__file__).resolve().parents[1] / "data" / "migration.yaml"
 PROD_ROLES = ("active", "spare")
 
 
@@ -36,24 +34,9 @@ class MigrationError(RuntimeError):
     pass
 
 
-@dataclass(frozen=True)
-class Dataset:
-    name: str
-    path: str
-    match: str
-    what: str = ""
-
-
-@dataclass(frozen=True)
-class MigrationData:
-    datasets: tuple[Dataset, ...]
-    service_names: tuple[str, ...]
-
-
-def load_migration_data(path: Path = MIGRATION_DATA) -> MigrationData:
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return MigrationData(tuple(Dataset(**item) for item in document["datasets"]),
-                         tuple(document["serviceNames"]))
+def load_migration_data() -> MigrationData:
+    """What the migration moves and switches (infra/data/migration.yaml, typed in infra.catalog)."""
+    return migration_data()
 
 
 def stack_cluster(project_dir: Path, stack: str) -> dict[str, Any]:
@@ -124,7 +107,7 @@ class Migration:
         """What the journal is bound to: a re-run with any of these changed is refused."""
         return {
             "from": self.from_stack, "to": self.to_stack,
-            "datasets": [vars(d) for d in self.data.datasets],
+            "datasets": [d.model_dump() for d in self.data.datasets],
             "source": self.source.describe(), "destination": self.destination.describe(),
             "switch": self.switch.describe(), "targets": self.targets(),
         }

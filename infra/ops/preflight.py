@@ -157,7 +157,7 @@ def preflight(loaded: LoadedStack, connect: Callable[[str], object] = _open) -> 
     libvirt = _libvirt()
     spec = loaded.spec
     layouts = host_layouts(loaded.plan, loaded.os_image, spec.libvirt.domain_type, spec.libvirt.autostart,
-                           PROJECT_DIR)
+                           PROJECT_DIR)  # what infra.libvirt.create_machines would create
     declared = {h.name: h.cpus for h in spec.hosts}
     checks: list[Check] = []
     for layout in layouts:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from infra.catalog import mig_data
+from infra.catalog import mig_catalogue
 from infra.plan import mig
 from infra.plan.addresses import host_address, mac_for, usable_host_numbers
 from infra.plan.model import ClusterPlan, DataDiskPlan, GpuAssignment, HostPlan, NetworkPlan, PlannedNode, Role
 from infra.plan.placement import Demand, place
+from infra.plan.roles import role_info
 from infra.spec.cluster import ClusterSpec
 from infra.spec.errors import Problem
 from infra.spec.nodes import NodeGroup, NodePin, SingleNode
@@ -22,41 +23,45 @@ class _Wanted:
     path: str  # config path of the group
     shape: NodeGroup | SingleNode
     pin: NodePin
+    pin_path: str  # config path of the node's pin
     offset: int  # host number in the CIDR unless pinned
 
 
-_GROUPS = (
-    # (spec attribute, config key, role, node-name stem)
-    ("controllers", "controllers", Role.CONTROLLER, "ctrl"),
-    ("workers", "workers", Role.WORKER, "worker"),
-    ("gpu_workers", "gpuWorkers", Role.GPU_WORKER, "gpu"),
-)
-
-
 def _wanted_nodes(spec: ClusterSpec) -> tuple[list[_Wanted], list[Problem]]:
-    nodes = spec.nodes
-    offsets = spec.network.offsets
+    """Every node the spec asks for, role by role in the role table's order, each group in index order."""
     wanted: list[_Wanted] = []
     problems: list[Problem] = []
-    if nodes.load_balancer.enabled:
-        wanted.append(_Wanted("lb", Role.LOAD_BALANCER, "eaf:nodes.loadBalancer", nodes.load_balancer,
-                              nodes.load_balancer.pin, offsets.load_balancer))
-    if nodes.bootstrap.enabled:
-        wanted.append(_Wanted("bootstrap", Role.BOOTSTRAP, "eaf:nodes.bootstrap", nodes.bootstrap,
-                              nodes.bootstrap.pin, offsets.bootstrap))
-    for attr, key, role, stem in _GROUPS:
-        group: NodeGroup = getattr(nodes, attr)
-        offset = getattr(offsets, attr)
-        names = [f"{stem}-{i}" for i in range(group.count)]
+    for role in Role:
+        info = role_info(role)
+        group = spec.nodes.group(info.config_key)
+        path = f"eaf:nodes.{info.config_key}"
+        offset = spec.network.offsets.start(info.offset_key)
+        if isinstance(group, SingleNode):
+            if group.enabled:
+                wanted.append(_Wanted(info.stem, role, path, group, group.pin, f"{path}.pin", offset))
+            continue
+        names = [f"{info.stem}-{i}" for i in range(group.count)]
         for unknown in sorted(set(group.nodes) - set(names)):
             problems.append(Problem(
-                f"eaf:nodes.{key}.nodes.{unknown}", unknown,
+                f"{path}.nodes.{unknown}", unknown,
                 f"no such node: the group has count {group.count}",
                 f"pin one of: {', '.join(names) or '(none: count is 0)'}",
             ))
         for i, name in enumerate(names):
-            wanted.append(_Wanted(name, role, f"eaf:nodes.{key}", group, group.nodes.get(name, NodePin()), offset + i))
+            wanted.append(_Wanted(name, role, path, group, group.nodes.get(name, NodePin()),
+                                  f"{path}.nodes.{name}", offset + i))
     return wanted, problems
+
+
+def _bootstrap_ip(spec: ClusterSpec, ips: dict[str, IPv4Address]) -> IPv4Address | None:
+    """Where the bootstrap node is, or would be when it is off; None when another node holds that address."""
+    info = role_info(Role.BOOTSTRAP)
+    if info.stem in ips:
+        return ips[info.stem]
+    single = spec.nodes.group(info.config_key)
+    assert isinstance(single, SingleNode)
+    address = single.pin.ip or host_address(spec.network.cidr, spec.network.offsets.start(info.offset_key))
+    return None if address in ips.values() else address
 
 
 def _check_controller_count(spec: ClusterSpec) -> list[Problem]:
@@ -94,7 +99,7 @@ def _check_mig(spec: ClusterSpec) -> list[Problem]:
     layout = spec.nodes.gpu_workers.mig_layout
     if layout is None or spec.nodes.gpu_workers.count == 0:
         return []
-    reasons = mig.layout_problems(layout, mig_data())
+    reasons = mig.layout_problems(layout, mig_catalogue())
     return [Problem("eaf:nodes.gpuWorkers.migLayout", layout, "; ".join(reasons),
                     "pick a layout from infra/data/mig-layouts.yaml made for this GPU model, or fix the layout there")
             ] if reasons else []
@@ -123,8 +128,7 @@ def _addresses(spec: ClusterSpec, wanted: list[_Wanted]) -> tuple[dict[str, IPv4
         ip = w.pin.ip if pinned else host_address(net.cidr, w.offset) if w.offset in usable else None
         if ip is None:
             continue
-        single = w.role in (Role.LOAD_BALANCER, Role.BOOTSTRAP)
-        where = f"{w.path}.pin.ip" if single else f"{w.path}.nodes.{w.name}.ip"
+        where = f"{w.pin_path}.ip"
         if pinned and (ip not in net.cidr or int(ip) - int(net.cidr.network_address) not in usable):
             problems.append(Problem(where, str(ip), f"not a usable host address of eaf:network.cidr {net.cidr}",
                                     f"pick an address inside {net.cidr} (not its network or broadcast address)"))
@@ -163,27 +167,25 @@ def build_plan(spec: ClusterSpec, stack: str) -> tuple[ClusterPlan | None, list[
     problems += more
 
     cluster = spec.cluster.name
-    pin_path = {
-        w.name: (f"{w.path}.pin" if w.role in (Role.LOAD_BALANCER, Role.BOOTSTRAP) else f"{w.path}.nodes.{w.name}")
-        for w in wanted
-    }
+    pin_path = {w.name: w.pin_path for w in wanted}
     macs = {w.name: w.pin.mac or mac_for(cluster, w.name) for w in wanted}
     hostnames = {w.name: w.pin.hostname or w.name for w in wanted}
     problems += _unique(macs, "MAC address", {n: f"{p}.mac" for n, p in pin_path.items()})
     problems += _unique(hostnames, "hostname", {n: f"{p}.hostname" for n, p in pin_path.items()})
 
     gpu_group = spec.nodes.gpu_workers
-    layout_model = mig.layout_model(gpu_group.mig_layout, mig_data()) if gpu_group.mig_layout else None
+    layout_model = mig.layout_model(gpu_group.mig_layout, mig_catalogue()) if gpu_group.mig_layout else None
     demands = [
         Demand(
-            node=w.name, group_path=w.path, role=w.role.value, vcpu=w.shape.vcpu, memory_gib=w.shape.memory_gib,
+            node=w.name, group_path=w.path, pin_path=w.pin_path, role=w.role, vcpu=w.shape.vcpu,
+            memory_gib=w.shape.memory_gib,
             disk_gib=w.shape.disk_gib + sum(d.size_gib for d in getattr(w.shape, "data_disks", ())),
-            gpus_wanted=gpu_group.gpus_per_node if w.role is Role.GPU_WORKER and w.pin.gpus is None else 0,
+            gpus_wanted=gpu_group.gpus_per_node if role_info(w.role).gpus and w.pin.gpus is None else 0,
             pinned_host=w.pin.host, pinned_gpus=w.pin.gpus, gpu_model=layout_model,
         )
         for w in wanted
     ]
-    placement, more = place(spec.hosts, demands, spread_controllers=len(spec.hosts) >= 3)
+    placement, more = place(spec.hosts, demands)
     problems += more
     if layout_model is not None:
         for node, gpus in sorted(placement.gpus_of.items()):
@@ -199,7 +201,7 @@ def build_plan(spec: ClusterSpec, stack: str) -> tuple[ClusterPlan | None, list[
 
     net = spec.network
     gateway = net.gateway or host_address(net.cidr, 1)
-    lb_ip = ips.get("lb")
+    lb_ip = ips.get(role_info(Role.LOAD_BALANCER).stem)
     controllers = [ips[w.name] for w in wanted if w.role is Role.CONTROLLER]
     api_ip = lb_ip or controllers[0]
     hosts = tuple(
@@ -209,7 +211,7 @@ def build_plan(spec: ClusterSpec, stack: str) -> tuple[ClusterPlan | None, list[
     network = NetworkPlan(
         name=net.name or cluster, mode=net.mode, bridge=net.bridge, cidr=net.cidr, gateway=gateway,
         prefix_length=net.cidr.prefixlen, mtu=net.mtu, dns_servers=net.dns_servers, domain=spec.cluster.domain,
-        api_ip=api_ip, ingress_ip=lb_ip or api_ip,
+        api_ip=api_ip, ingress_ip=lb_ip or api_ip, bootstrap_ip=_bootstrap_ip(spec, ips),
     )
     nodes = tuple(
         PlannedNode(
@@ -219,7 +221,7 @@ def build_plan(spec: ClusterSpec, stack: str) -> tuple[ClusterPlan | None, list[
             firmware=w.shape.firmware,
             data_disks=tuple(DataDiskPlan(d.name, d.size_gib) for d in getattr(w.shape, "data_disks", ())),
             gpus=tuple(GpuAssignment(placement.host_of[w.name], a, m) for a, m in placement.gpus_of.get(w.name, ())),
-            mig_layout=gpu_group.mig_layout if w.role is Role.GPU_WORKER else None,
+            mig_layout=gpu_group.mig_layout if role_info(w.role).gpus else None,
         )
         for w in wanted
     )

@@ -2,43 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
+from infra.catalog import MigCatalogue
 
 
-def layout_problems(layout_name: str, data: dict[str, Any]) -> list[str]:
+def layout_problems(layout_name: str, catalogue: MigCatalogue) -> list[str]:
     """Why a named layout is not valid, in words; empty when it is."""
-    layouts = data["layouts"]
-    if layout_name not in layouts:
-        return [f"no MIG layout named {layout_name!r}; known layouts: {', '.join(sorted(layouts))}"]
-    layout = layouts[layout_name]
-    model = data["models"].get(layout["model"])
+    layout = catalogue.layouts.get(layout_name)
+    if layout is None:
+        return [f"no MIG layout named {layout_name!r}; known layouts: {', '.join(sorted(catalogue.layouts))}"]
+    model = catalogue.models.get(layout.model)
     if model is None:
-        return [f"layout {layout_name!r} names GPU model {layout['model']!r}, which has no MIG data"]
+        return [f"layout {layout_name!r} names GPU model {layout.model!r}, which has no MIG data"]
     problems = []
     compute = memory = 0
-    for profile, count in sorted(layout["perGpu"].items()):
-        spec = model["profiles"].get(profile)
+    for profile, count in sorted(layout.per_gpu.items()):
+        spec = model.profiles.get(profile)
         if spec is None:
-            problems.append(
-                f"profile {profile} does not exist on {layout['model']} "
-                f"(it has {', '.join(sorted(model['profiles']))})"
-            )
+            problems.append(f"profile {profile} does not exist on {layout.model} "
+                            f"(it has {', '.join(sorted(model.profiles))})")
             continue
-        if count > spec["maxCount"]:
-            problems.append(f"{count} x {profile} exceeds the {spec['maxCount']} a {layout['model']} can hold")
-        compute += spec["compute"] * count
-        memory += spec["memory"] * count
-    if compute > model["computeSlices"]:
-        problems.append(f"uses {compute} compute slices; a {layout['model']} has {model['computeSlices']}")
-    if memory > model["memorySlices"]:
-        problems.append(f"uses {memory} memory slices; a {layout['model']} has {model['memorySlices']}")
+        if count > spec.max_count:
+            problems.append(f"{count} x {profile} exceeds the {spec.max_count} a {layout.model} can hold")
+        compute += spec.compute * count
+        memory += spec.memory * count
+    if compute > model.compute_slices:
+        problems.append(f"uses {compute} compute slices; a {layout.model} has {model.compute_slices}")
+    if memory > model.memory_slices:
+        problems.append(f"uses {memory} memory slices; a {layout.model} has {model.memory_slices}")
     return problems
 
 
-def layout_model(layout_name: str, data: dict[str, Any]) -> str | None:
-    layout = data["layouts"].get(layout_name)
-    return None if layout is None else layout["model"]
+def layout_model(layout_name: str, catalogue: MigCatalogue) -> str | None:
+    layout = catalogue.layouts.get(layout_name)
+    return None if layout is None else layout.model
 
 
-def instances_per_gpu(layout_name: str, data: dict[str, Any]) -> dict[str, int]:
-    return dict(sorted(data["layouts"][layout_name]["perGpu"].items()))
+def instances_per_gpu(layout_name: str, catalogue: MigCatalogue) -> dict[str, int]:
+    return dict(sorted(catalogue.layouts[layout_name].per_gpu.items()))

@@ -14,11 +14,6 @@ class Role(StrEnum):
     WORKER = "worker"
     GPU_WORKER = "gpu-worker"
 
-    @property
-    def ignition_role(self) -> str:
-        """Which OKD pointer config the node merges: master, worker, or none of them."""
-        return {Role.CONTROLLER: "master", Role.WORKER: "worker", Role.GPU_WORKER: "worker"}.get(self, self.value)
-
 
 @dataclass(frozen=True)
 class GpuAssignment:
@@ -76,6 +71,10 @@ class NetworkPlan:
     domain: str
     api_ip: IPv4Address  # api and api-int resolve here (the load balancer)
     ingress_ip: IPv4Address  # *.apps resolves here (the load balancer)
+    # Where the bootstrap node is, or would be when it is off: the load balancer keeps it as a (health-checked)
+    # backend either way, so switching the node off never changes the balancer's Ignition. None only when another
+    # node holds that address.
+    bootstrap_ip: IPv4Address | None
 
 
 @dataclass(frozen=True)
@@ -91,10 +90,16 @@ class ClusterPlan:
     def by_role(self, *roles: Role) -> tuple[PlannedNode, ...]:
         return tuple(n for n in self.nodes if n.role in roles)
 
+    def with_flag(self, **wanted: bool) -> tuple[PlannedNode, ...]:
+        """Nodes whose role has these flags in the role table: `plan.with_flag(cluster_node=True)`."""
+        from infra.plan.roles import roles_where
+
+        return self.by_role(*roles_where(**wanted))
+
     @property
     def ingress_nodes(self) -> tuple[PlannedNode, ...]:
-        """Where OKD's routers run: the workers (GPU workers too), or the controllers of a cluster without workers."""
-        return self.by_role(Role.WORKER, Role.GPU_WORKER) or self.by_role(Role.CONTROLLER)
+        """Where OKD's routers run: the compute nodes (GPU workers too), or the controllers of a cluster without."""
+        return self.with_flag(compute=True) or self.by_role(Role.CONTROLLER)
 
     @property
     def ingress_name(self) -> str:

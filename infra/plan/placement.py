@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from infra.plan.model import Role
+from infra.plan.roles import role_info
 from infra.spec.errors import Problem
 from infra.spec.hosts import Host
 
@@ -14,7 +16,8 @@ class Demand:
 
     node: str
     group_path: str  # config path of its group, for messages, e.g. "eaf:nodes.workers"
-    role: str
+    pin_path: str  # config path of its pins, e.g. "eaf:nodes.workers.nodes.worker-1"
+    role: Role
     vcpu: int
     memory_gib: float
     disk_gib: int
@@ -30,7 +33,8 @@ class _Free:
     memory_gib: float
     disk_gib: int
     gpus: list[tuple[str, str]] = field(default_factory=list)  # (address, model), in host order
-    counts: dict[str, int] = field(default_factory=dict)  # role -> VMs of that role placed here
+    counts: dict[Role, int] = field(default_factory=dict)  # role -> VMs of that role placed here
+    used: dict[Role, tuple[int, float]] = field(default_factory=dict)  # role -> (vCPU, GiB) its VMs take here
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,16 @@ def _take(free: _Free, demand: Demand) -> None:
     free.memory_gib -= demand.memory_gib
     free.disk_gib -= demand.disk_gib
     free.counts[demand.role] = free.counts.get(demand.role, 0) + 1
+    cpus, memory = free.used.get(demand.role, (0, 0.0))
+    free.used[demand.role] = (cpus + demand.vcpu, memory + demand.memory_gib)
+
+
+def _share_after(host: Host, free: _Free, demand: Demand) -> float:
+    """The larger of the vCPU and RAM shares of `host` that the demand's role would hold with the demand placed.
+    Spreading by this share fills hosts in proportion to their size. It depends only on the nodes of the same role
+    placed before (index order), so adding the next node of a group never moves an earlier one."""
+    cpus, memory = free.used.get(demand.role, (0, 0.0))
+    return max((cpus + demand.vcpu) / host.cpus, (memory + demand.memory_gib) / host.memory_gib)
 
 
 def _describe(hosts: tuple[Host, ...], free: dict[str, _Free]) -> str:
@@ -58,8 +72,9 @@ def _describe(hosts: tuple[Host, ...], free: dict[str, _Free]) -> str:
     )
 
 
-def place(hosts: tuple[Host, ...], demands: list[Demand], spread_controllers: bool) -> tuple[Placement, list[Problem]]:
-    """Assign every demand a host (and GPUs). Pinned nodes first, then GPU workers, controllers, the rest."""
+def place(hosts: tuple[Host, ...], demands: list[Demand]) -> tuple[Placement, list[Problem]]:
+    """Assign every demand a host (and GPUs). Pinned nodes first, then the rest in the role table's placement rank
+    (GPU workers, controllers, the load balancer, workers, the bootstrap node)."""
     problems: list[Problem] = []
     free = {
         h.name: _Free(h.cpus, float(h.memory_gib), h.pool.capacity_gib, [(g.address, g.model.value) for g in h.gpus])
@@ -77,7 +92,7 @@ def place(hosts: tuple[Host, ...], demands: list[Demand], spread_controllers: bo
             key = (host, address)
             if key in gpu_owner:
                 problems.append(Problem(
-                    f"{demand.group_path}.nodes.{demand.node}.gpus", address,
+                    f"{demand.pin_path}.gpus", address,
                     f"GPU {address} on host {host} is already given to {gpu_owner[key]}; "
                     "a PCI device can be passed through to one VM only",
                     "give each GPU to exactly one node",
@@ -86,7 +101,7 @@ def place(hosts: tuple[Host, ...], demands: list[Demand], spread_controllers: bo
             if address not in available:
                 known = ", ".join(a for a, _ in [*free[host].gpus]) or "none free"
                 problems.append(Problem(
-                    f"{demand.group_path}.nodes.{demand.node}.gpus", address,
+                    f"{demand.pin_path}.gpus", address,
                     f"host {host} has no GPU at PCI address {address}",
                     f"use one of the GPUs listed under eaf:hosts for {host} ({known}), or pin the node to the "
                     "host that has this device",
@@ -114,7 +129,7 @@ def place(hosts: tuple[Host, ...], demands: list[Demand], spread_controllers: bo
             continue
         if demand.pinned_host not in free:
             problems.append(Problem(
-                f"{demand.group_path}.nodes.{demand.node}.host", demand.pinned_host,
+                f"{demand.pin_path}.host", demand.pinned_host,
                 "no such host in eaf:hosts", f"use one of: {', '.join(h.name for h in hosts)}",
             ))
             continue
@@ -124,9 +139,9 @@ def place(hosts: tuple[Host, ...], demands: list[Demand], spread_controllers: bo
     for demand in demands:
         if demand.pinned_gpus and demand.pinned_host is None:
             problems.append(Problem(
-                f"{demand.group_path}.nodes.{demand.node}.gpus", list(demand.pinned_gpus),
+                f"{demand.pin_path}.gpus", list(demand.pinned_gpus),
                 "GPUs are pinned but the node's host is not; PCI addresses only mean something on one host",
-                f"also set {demand.group_path}.nodes.{demand.node}.host",
+                f"also set {demand.pin_path}.host",
             ))
 
     # 2. The rest, most constrained first. Sort keys end in the host's position in eaf:hosts, so ties are stable.
@@ -134,31 +149,35 @@ def place(hosts: tuple[Host, ...], demands: list[Demand], spread_controllers: bo
     # count change never moves it to a freed host), the bootstrap node last (so removing it after the install moves
     # nothing), and within a group in index order (worker-10 after worker-9, not after worker-1), so adding or
     # removing the last nodes of a group leaves every other node where it was.
-    rank = {"gpu-worker": 0, "controller": 1, "load-balancer": 2, "worker": 3, "bootstrap": 4}
     position = {d.node: i for i, d in enumerate(demands)}
     pending = sorted(
         (d for d in demands if d.pinned_host is None and d.node not in host_of),
-        key=lambda d: (rank.get(d.role, 9), position[d.node]),
+        key=lambda d: (role_info(d.role).placement_rank, position[d.node]),
     )
+    one_host_each_applies = len(hosts) >= 3
     for demand in pending:
+        info = role_info(demand.role)
         candidates = [h for h in hosts if _fits(free[h.name], demand)]
         if demand.gpus_wanted:
             candidates = [
                 h for h in candidates
                 if len([g for g in free[h.name].gpus if demand.gpu_model in (None, g[1])]) >= demand.gpus_wanted
             ]
-        else:
-            # Keep GPU hosts for GPU workers when a plain host can take the VM.
+        one_each = info.one_host_each and one_host_each_applies
+        if one_each:
+            candidates = [h for h in candidates if free[h.name].counts.get(demand.role, 0) == 0]
+        if not demand.gpus_wanted:
+            # Keep GPU hosts for GPU workers when a plain host can take the VM. Applied last: a controller that can
+            # only go to a GPU host (the plain ones hold a controller already) goes there rather than nowhere.
             plain = [h for h in candidates if not h.gpus]
             candidates = plain or candidates
-        if demand.role == "controller" and spread_controllers:
-            candidates = [h for h in candidates if free[h.name].counts.get("controller", 0) == 0]
         if not candidates:
             needs = ["room for it"]
             if demand.gpus_wanted:
                 needs.append(f"{demand.gpus_wanted} free GPU(s)")
-            if demand.role == "controller" and spread_controllers:
-                needs.append("no controller yet (controllers go on different hosts when there are 3 or more)")
+            if one_each:
+                needs.append(f"no {demand.role.value} yet ({demand.role.value}s go on different hosts when there are "
+                             "3 or more)")
             problems.append(Problem(
                 demand.group_path, demand.node,
                 f"{demand.node} ({demand.vcpu} vCPU, {demand.memory_gib:g} GiB RAM, {demand.disk_gib} GiB disk) "
@@ -166,10 +185,11 @@ def place(hosts: tuple[Host, ...], demands: list[Demand], spread_controllers: bo
                 "lower the group's count, vcpu, memoryGiB or diskGiB, or add a host to eaf:hosts",
             ))
             continue
-        # Spread each role over the hosts, ties to the host listed first. Not "most free memory": that makes a node's
-        # host depend on every other node's size, so adding a worker or dropping the bootstrap node would move
-        # (= replace) unrelated VMs. Capacity still decides through `candidates`.
-        best = min(candidates, key=lambda h: (free[h.name].counts.get(demand.role, 0), order[h.name]))
+        # Spread each role over the hosts by the share of each host it takes, ties to the host listed first. Not
+        # "most free memory": that makes a node's host depend on every other node's size, so adding a worker or
+        # dropping the bootstrap node would move (= replace) unrelated VMs. Capacity still decides through
+        # `candidates`.
+        best = min(candidates, key=lambda h: (_share_after(h, free[h.name], demand), order[h.name]))
         settle(demand, best.name)
         if demand.gpus_wanted:
             matching = [a for a, model in free[best.name].gpus if demand.gpu_model in (None, model)]

@@ -12,12 +12,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from infra.catalog import versions
+from infra.catalog import OkdRelease, versions
 from infra.plan.build import build_plan
 from infra.plan.model import ClusterPlan
 from infra.spec.cluster import APP_SECRET_KEYS, LAYERING_KEYS, SECRET_KEYS, SPEC_KEYS, ClusterSpec
 from infra.spec.errors import ConfigError, Problem
 from infra.spec.layering import layered
+from infra.spec.os_image import OsImage
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,12 @@ class LoadedStack:
     baseline: str | None
     spec: ClusterSpec
     plan: ClusterPlan
-    okd_release: str
-    os_image: dict[str, Any]  # the resolved, pinned OS image (catalogue entry or the stack's own)
+    okd_release: str  # the release's name in the catalogue
+    os_image: OsImage  # the resolved, pinned OS image (catalogue entry or the stack's own), its `name` set
+
+    @property
+    def release(self) -> OkdRelease:
+        return versions().release(self.okd_release)
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -130,10 +135,11 @@ def _top_level_problems(config: Mapping[str, Any]) -> list[Problem]:
 _UNPINNED = re.compile(r"^(latest|stable|fast|candidate|nightly)(-.*)?$|^\d+\.\d+$")
 
 
-def _pins(spec: ClusterSpec) -> tuple[str | None, dict[str, Any] | None, list[Problem]]:
+def _pins(spec: ClusterSpec) -> tuple[str | None, OsImage | None, list[Problem]]:
+    """The OKD release the stack installs and the OS image it boots, both pinned; or why not."""
     catalogue = versions()
-    releases = catalogue["okd"]["releases"]
-    release = spec.okd.release or catalogue["okd"]["default"]
+    releases = catalogue.okd.releases
+    release = spec.okd.release or catalogue.okd.default
     problems = []
     if _UNPINNED.match(release):
         problems.append(Problem("eaf:okd.release", release, "unpinned: a channel or minor version, not one release",
@@ -145,29 +151,27 @@ def _pins(spec: ClusterSpec) -> tuple[str | None, dict[str, Any] | None, list[Pr
                                 "release image, OS image) to versions.yaml in the same change"))
         return None, None, problems
     entry = releases[release]
-    if ":" not in entry["releaseImage"].rsplit("/", 1)[-1] and "@sha256:" not in entry["releaseImage"]:
-        problems.append(Problem("versions.yaml okd.releases." + release, entry["releaseImage"],
+    if ":" not in entry.release_image.rsplit("/", 1)[-1] and "@sha256:" not in entry.release_image:
+        problems.append(Problem("versions.yaml okd.releases." + release, entry.release_image,
                                 "release image has no tag or digest", "pin it by tag or @sha256 digest"))
     image = spec.os_image
     if image is None or image.name is not None:
-        name = image.name if image is not None and image.name else entry["osImage"]
-        resolved = catalogue["osImages"].get(name)
-        if resolved is None:
+        name = image.name if image is not None and image.name else entry.os_image
+        if name not in catalogue.os_images:
             problems.append(Problem("eaf:osImage.name", name, "not in infra/data/versions.yaml osImages",
-                                    f"use one of: {', '.join(catalogue['osImages'])}"))
+                                    f"use one of: {', '.join(catalogue.os_images)}"))
             return release, None, problems
-        resolved = {"name": name, **resolved}
+        resolved = catalogue.os_image(name)
     else:
         if image.sha256 is None and image.checksum_file is None:
             problems.append(Problem("eaf:osImage.sha256", None, "unpinned: the OS image has no checksum",
                                     "add its sha256 (sha256sum FILE), or `checksumFile:` naming the SHA256SUMS file "
                                     "published beside a pre-staged image, so every host boots exactly the same image"))
-        resolved = image.model_dump(mode="json", exclude_none=True, by_alias=True)
-        resolved.setdefault("name", Path(image.path or image.url or "image").name)
-    if resolved.get("os") not in ("probe", None) and resolved.get("os") != entry["os"]:
-        problems.append(Problem("eaf:osImage", resolved.get("name"),
-                                f"OKD {release} boots {entry['os'].upper()}, but the image is {resolved['os'].upper()}",
-                                f"use an {entry['os'].upper()} image (see the supported pairs in the README)"))
+        resolved = image.model_copy(update={"name": Path(image.path or image.url or "image").name})
+    if resolved.os not in ("probe", None) and resolved.os != entry.os:
+        problems.append(Problem("eaf:osImage", resolved.name,
+                                f"OKD {release} boots {entry.os.upper()}, but the image is {resolved.os.upper()}",
+                                f"use an {entry.os.upper()} image (see the supported pairs in the README)"))
     return release, resolved, problems
 
 

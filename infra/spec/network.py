@@ -19,6 +19,13 @@ class AddressOffsets(Strict):
     workers: int = Field(20, ge=2)
     gpu_workers: int = Field(50, ge=2)
 
+    def start(self, offset_key: str) -> int:
+        """The offset under its config key (the role table names each role's key)."""
+        for name, field in type(self).model_fields.items():
+            if (field.alias or name) == offset_key:
+                return getattr(self, name)
+        raise KeyError(f"eaf:network.offsets has no key {offset_key!r}")
+
 
 class Network(Strict):
     mode: Literal["nat", "route", "bridge"] = Field(

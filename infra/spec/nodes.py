@@ -57,3 +57,10 @@ class Nodes(Strict):
     gpu_workers: GpuNodeGroup
     bootstrap: SingleNode
     load_balancer: SingleNode
+
+    def group(self, config_key: str) -> NodeGroup | SingleNode:
+        """The group under `eaf:nodes.<config_key>` (the role table names each role's key)."""
+        for name, field in type(self).model_fields.items():
+            if (field.alias or name) == config_key:
+                return getattr(self, name)
+        raise KeyError(f"eaf:nodes has no group {config_key!r}")

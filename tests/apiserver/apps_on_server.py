@@ -26,7 +26,6 @@ from typing import Any
 from kubernetes.client import ApiClient
 
 from infra.apps.checks import PLATFORM_NAMESPACES
-from infra.catalog import versions
 from infra.paths import PROJECT_DIR
 from infra.plan.model import Role
 from infra.spec.layering import read_stack_file
@@ -60,7 +59,7 @@ def loaded_stack(stack: str) -> LoadedStack:
 
 def okd_kubernetes_version(stack: str) -> str:
     """The Kubernetes version of the OKD release the stack installs (versions.yaml okd.releases.<r>.kubernetes)."""
-    return versions()["okd"]["releases"][loaded_stack(stack).okd_release]["kubernetes"]
+    return loaded_stack(stack).release.kubernetes
 
 
 def minor(version: str) -> str:

@@ -24,10 +24,14 @@ from collections.abc import Callable
 import pytest
 
 from infra.apps import objects
-from infra.apps.build import PlaceholderCredentials, build_apps
 from infra.apps.catalog import load_catalog
 from infra.apps.checks import manifest_problems
-from infra.spec.apps import Apps, Compute, NfsArea, Range
+from infra.apps.credentials import PlaceholderCredentials
+from infra.apps.deploy import build_apps
+from infra.apps.registry import Apps
+from infra.apps.storage import NfsArea
+from infra.contracts import AppsInput
+from infra.spec.apps import Compute, Range
 from infra.spec.errors import ConfigError
 from tests.apiserver.apps_on_server import (
     StackCheck,
@@ -254,7 +258,7 @@ def _apps_with_extra_profile(compute: Compute) -> Apps:
 
 def _built(apps: Apps) -> list[dict]:
     """What the real builders make of `apps` for dev's plan (secrets as placeholders)."""
-    return build_apps(apps, loaded_stack("dev").plan, PlaceholderCredentials()).manifests
+    return build_apps(AppsInput("dev", apps, loaded_stack("dev").plan), PlaceholderCredentials()).manifests
 
 
 @pytest.mark.parametrize("resource", sorted(OVERSIZED))

@@ -61,10 +61,10 @@ def test_a_duplicate_profile_slug_is_refused():
 
 
 def test_an_unpinned_image_is_refused_before_anything_is_created(monkeypatch):
-    from infra.apps import validate
+    from infra.apps import images
 
-    pinned = {**validate.pinned_images(), "notebook-fife": "harbor.fnal.gov/eaf/notebook-fife:latest"}
-    monkeypatch.setattr(validate, "pinned_images", lambda: pinned)
+    pinned = {**images.pinned_images(), "notebook-fife": "harbor.fnal.gov/eaf/notebook-fife:latest"}
+    monkeypatch.setattr(images, "pinned_images", lambda: pinned)
     message = _problems("prod-b")
     assert "infra/data/versions.yaml apps.images.notebook-fife" in message
     assert "unpinned image: tag 'latest' moves with every push" in message
@@ -72,10 +72,10 @@ def test_an_unpinned_image_is_refused_before_anything_is_created(monkeypatch):
 
 
 def test_a_flavour_image_that_is_not_pinned_at_all_is_refused(monkeypatch):
-    from infra.apps import validate
+    from infra.apps import images
 
-    pinned = {k: v for k, v in validate.pinned_images().items() if k != "notebook-lsst"}
-    monkeypatch.setattr(validate, "pinned_images", lambda: pinned)
+    pinned = {k: v for k, v in images.pinned_images().items() if k != "notebook-lsst"}
+    monkeypatch.setattr(images, "pinned_images", lambda: pinned)
     message = _problems("dev")
     assert "vo-catalog.yaml:flavours.astro-lsst.image = 'notebook-lsst'" in message
     assert "no such image key in infra/data/versions.yaml apps.images" in message
@@ -88,7 +88,7 @@ def test_a_missing_oidc_client_secret_says_how_to_set_it():
 
 
 def test_the_apps_secret_key_is_not_required_when_no_app_needs_it():
-    from infra.spec.apps import Apps
+    from infra.apps.registry import Apps
 
     off = {"apps": {field.alias or name: {"enabled": False} for name, field in Apps.model_fields.items()}}
     secrets = {"appsSecretKey": None, "jupyterhubOidcClientSecret": None, "keycloakUpstreamClientSecret": None}

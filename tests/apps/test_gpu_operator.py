@@ -45,16 +45,16 @@ def test_cluster_policy_uses_the_mixed_strategy_and_our_mig_config():
 @pytest.mark.parametrize("pin, namespace", [("nfd", "openshift-nfd"), ("gpu-operator", "nvidia-gpu-operator"),
                                             ("keda", "keda")])
 def test_operators_are_subscribed_at_the_pinned_csv_with_manual_approval(pin, namespace):
-    expected = versions()["apps"]["operators"][pin]
+    expected = versions().apps.operators[pin]
     manifests = manifests_for("dev")
-    subscription = named(manifests, "Subscription", expected["package"], namespace)["spec"]
-    assert subscription["startingCSV"] == expected["startingCSV"]
-    assert subscription["channel"] == expected["channel"]
+    subscription = named(manifests, "Subscription", expected.package, namespace)["spec"]
+    assert subscription["startingCSV"] == expected.starting_csv
+    assert subscription["channel"] == expected.channel
     assert subscription["installPlanApproval"] == "Manual"
     jobs = [m for m in manifests if m["kind"] == "Job" and m["metadata"]["namespace"] == namespace]
     assert len(jobs) == 1, f"one approver Job in {namespace}"
     env = {e["name"]: e["value"] for e in jobs[0]["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env == {"PINNED_CSV": expected["startingCSV"], "NAMESPACE": namespace}
+    assert env == {"PINNED_CSV": expected.starting_csv, "NAMESPACE": namespace}
 
 
 def test_operator_custom_resources_wait_for_the_approved_install():
@@ -94,15 +94,15 @@ def test_a_catalog_file_that_does_not_exist_is_named():
 
 def test_a_node_with_another_layout_gets_its_own_label_and_mig_config():
     from infra.apps import gpu_operator
-    from infra.spec.apps import GpuOperator
+    from infra.apps.validate import app_context
 
     loaded = load_spec("dev", read_stack_file(PROJECT_DIR, "dev"), PROJECT_DIR, check_secrets=False)
     nodes = tuple(n if n.name != "gpu-1" else type(n)(**{**n.__dict__, "mig_layout": "whole-gpu"})
                   for n in loaded.plan.nodes)
     plan = type(loaded.plan)(**{**loaded.plan.__dict__, "nodes": nodes})
-    built = gpu_operator.manifests(gpu_operator.GpuOperatorArgs(GpuOperator(enabled=True), plan, True))
-    labels = {m["metadata"]["name"]: m["metadata"]["labels"]["nvidia.com/mig.config"] for m in built["node_labels"]}
+    groups = {g.name: g.manifests for g in gpu_operator.build(app_context("dev", loaded.spec.apps, plan)).groups}
+    labels = {m["metadata"]["name"]: m["metadata"]["labels"]["nvidia.com/mig.config"] for m in groups["node-labels"]}
     assert labels == {"gpu-0": "eaf-mixed", "gpu-1": "whole-gpu"}
-    config = yaml.safe_load(built["config"][0]["data"]["config.yaml"])
+    config = yaml.safe_load(groups["config"][0]["data"]["config.yaml"])
     assert config["mig-configs"]["whole-gpu"] == [{"devices": "all", "mig-enabled": True,
                                                    "mig-devices": {"7g.80gb": 1}}]

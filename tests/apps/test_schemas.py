@@ -16,7 +16,7 @@ from tests.harness import DEPLOYED_STACKS
 
 
 def _schema_version(stack_release: str) -> str:
-    kubernetes = versions()["okd"]["releases"][stack_release]["kubernetes"]  # e.g. v1.28.6
+    kubernetes = versions().release(stack_release).kubernetes  # e.g. v1.28.6
     minor = ".".join(kubernetes.lstrip("v").split(".")[:2])
     shipped = {".".join(v.split(".")[:2]) for v in kubernetes_validate.utils.all_versions()}
     assert minor in shipped, f"kubernetes-validate has no schemas for Kubernetes {minor} (has {sorted(shipped)})"
@@ -24,13 +24,13 @@ def _schema_version(stack_release: str) -> str:
 
 
 def test_schema_version_matches_the_okd_release_kubernetes():
-    default = versions()["okd"]["default"]
+    default = versions().okd.default
     assert _schema_version(default) == "1.28", f"OKD {default} runs Kubernetes 1.28"
 
 
 @pytest.mark.parametrize("stack", DEPLOYED_STACKS)
 def test_every_builtin_manifest_validates_strictly(stack):
-    version = _schema_version(versions()["okd"]["default"])
+    version = _schema_version(versions().okd.default)
     failures = []
     checked = 0
     for manifest in manifests_for(stack):

@@ -5,20 +5,20 @@ from __future__ import annotations
 import pulumi
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.apps import build
+from infra.apps import deploy
 from tests.harness import run_stack
 
 
-def _captured_plan(monkeypatch, stack: str) -> build.AppsPlan:
-    captured: list[build.AppsPlan] = []
-    original = build.build_apps
+def _captured_plan(monkeypatch, stack: str) -> deploy.AppsPlan:
+    captured: list[deploy.AppsPlan] = []
+    original = deploy.plan_apps
 
     def capture(*args, **kwargs):
         plan = original(*args, **kwargs)
         captured.append(plan)
         return plan
 
-    monkeypatch.setattr("infra.apps.deploy.build_apps", capture)
+    monkeypatch.setattr(deploy, "plan_apps", capture)
     run_stack(stack)
     (plan,) = captured
     return plan

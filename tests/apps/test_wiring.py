@@ -18,12 +18,11 @@ def test_every_app_object_uses_the_one_cluster_provider(stack):
 
 
 @pytest.mark.parametrize("stack", DEPLOYED_STACKS)
-def test_every_app_object_waits_for_the_install_to_complete(stack):
+def test_the_cluster_provider_and_so_every_app_object_waits_for_the_install_to_complete(stack):
     run = run_for(stack)
-    ready = {r.urn for r in run.resources if r.type.startswith("command:") and "install-complete" in r.name}
-    assert ready, f"{stack}: no install-complete step found"
-    for resource in apps_resources(run):
-        assert ready & set(resource.dependencies), f"{resource.urn} does not wait for install-complete"
+    (provider,) = [r for r in run.resources if r.type == "pulumi:providers:kubernetes"]
+    waits_for = {run.by_urn(urn).name for urn in provider.dependencies}
+    assert "okd-bring-up-wait-install-complete" in waits_for, f"{provider.urn} waits for {waits_for}"
 
 
 @pytest.mark.parametrize("stack", DEPLOYED_STACKS)

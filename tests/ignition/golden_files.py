@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ignition.render import render_node
+from infra.stages import ignition_input
 from tests.ignition.support import SSH_KEYS, loaded_stack, okd_fixture_configs
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
@@ -24,7 +25,7 @@ def golden_path(node: str) -> Path:
 
 def rendered(node: str) -> str:
     loaded = loaded_stack(GOLDEN_STACK)
-    return render_node(loaded, loaded.plan.node(node), okd_fixture_configs(), SSH_KEYS)
+    return render_node(ignition_input(loaded), loaded.plan.node(node), okd_fixture_configs(), SSH_KEYS)
 
 
 def main() -> None:

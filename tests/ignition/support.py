@@ -46,7 +46,7 @@ def install_off_configs(loaded: LoadedStack) -> OkdConfigs:
     """What the nodes get when the install is off (infra.okd.prepare_install): MCS pointers, no bootstrap.ign."""
     from infra.okd.pointers import mcs_pointer
 
-    return OkdConfigs(mcs_pointer(loaded, "master"), mcs_pointer(loaded, "worker"), None)
+    return OkdConfigs(mcs_pointer(loaded.plan.domain, "master"), mcs_pointer(loaded.plan.domain, "worker"), None)
 
 
 def ignition_validate(path: Path) -> subprocess.CompletedProcess:

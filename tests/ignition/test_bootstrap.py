@@ -10,6 +10,7 @@ import pytest
 from ignition.bootstrap import compressed_contents
 from ignition.node import keyfile_path
 from ignition.render import render_node
+from infra.stages import ignition_input
 from tests.ignition.decode import Decoded, resource_bytes
 from tests.ignition.support import SSH_KEYS, install_off_configs, loaded_stack, okd_fixture_configs
 
@@ -20,7 +21,7 @@ BOOTSTRAP_BUDGET_BYTES = 300 * 1024
 
 def _bootstrap(stack: str = "dev", okd=None) -> str:
     loaded = loaded_stack(stack)
-    return render_node(loaded, loaded.plan.node("bootstrap"), okd or okd_fixture_configs(), SSH_KEYS)
+    return render_node(ignition_input(loaded), loaded.plan.node("bootstrap"), okd or okd_fixture_configs(), SSH_KEYS)
 
 
 def _okd_document() -> dict:
@@ -80,7 +81,8 @@ def test_a_path_okd_also_writes_is_written_once_with_the_nodes_value():
 
 def test_with_install_off_the_bootstrap_node_gets_only_its_specifics():
     loaded = loaded_stack("local")
-    config = Decoded.of(render_node(loaded, loaded.plan.node("bootstrap"), install_off_configs(loaded), SSH_KEYS))
+    config = Decoded.of(render_node(ignition_input(loaded), loaded.plan.node("bootstrap"), install_off_configs(loaded),
+                                    SSH_KEYS))
     assert sorted(config.files()) == sorted(["/etc/hostname", keyfile_path(loaded.plan.network)]), "local/bootstrap"
     assert "config" not in config.document["ignition"], "local/bootstrap: nothing to merge without an install"
 

@@ -6,6 +6,7 @@ import pytest
 
 from ignition.document import deterministic_gzip, gzip_data_url
 from ignition.render import render_stack
+from infra.stages import ignition_input
 from tests.harness import STACKS
 from tests.ignition.support import SSH_KEYS, loaded_stack, okd_fixture_configs
 
@@ -13,8 +14,8 @@ from tests.ignition.support import SSH_KEYS, loaded_stack, okd_fixture_configs
 @pytest.mark.parametrize("stack", STACKS)
 def test_rendering_a_stack_twice_gives_identical_texts(stack):
     loaded = loaded_stack(stack)
-    first = render_stack(loaded, okd_fixture_configs(), SSH_KEYS)
-    second = render_stack(loaded, okd_fixture_configs(), SSH_KEYS)
+    first = render_stack(ignition_input(loaded), okd_fixture_configs(), SSH_KEYS)
+    second = render_stack(ignition_input(loaded), okd_fixture_configs(), SSH_KEYS)
     assert first == second, f"{stack}: differs in {[n for n in first if first[n] != second.get(n)]}"
 
 

@@ -10,6 +10,7 @@ from ignition.load_balancer import UNIT_NAME
 from ignition.render import render_node
 from infra.catalog import versions
 from infra.plan.model import Role
+from infra.stages import ignition_input
 from tests.ignition.decode import Decoded, haproxy_servers
 from tests.ignition.support import SSH_KEYS, loaded_stack, okd_fixture_configs
 
@@ -19,7 +20,7 @@ INGRESS_SECTIONS = ("ingress-router-80", "ingress-router-443")
 
 def _lb(stack: str, overrides: dict | None = None) -> Decoded:
     loaded = loaded_stack(stack, json.dumps(overrides) if overrides else None)
-    return Decoded.of(render_node(loaded, loaded.plan.node("lb"), okd_fixture_configs(), SSH_KEYS))
+    return Decoded.of(render_node(ignition_input(loaded), loaded.plan.node("lb"), okd_fixture_configs(), SSH_KEYS))
 
 
 def _servers(stack: str, overrides: dict | None = None) -> dict[str, list[tuple[str, str]]]:
@@ -82,8 +83,8 @@ def test_changing_the_worker_count_does_not_change_the_balancers_ignition():
     """Otherwise adding a worker would replace the balancer VM (and cut the API off while it boots)."""
     two = loaded_stack("local")
     three = loaded_stack("local", json.dumps({"nodes": {"workers": {"count": 3}}}))
-    assert render_node(two, two.plan.node("lb"), okd_fixture_configs(), SSH_KEYS) == \
-        render_node(three, three.plan.node("lb"), okd_fixture_configs(), SSH_KEYS)
+    assert render_node(ignition_input(two), two.plan.node("lb"), okd_fixture_configs(), SSH_KEYS) == \
+        render_node(ignition_input(three), three.plan.node("lb"), okd_fixture_configs(), SSH_KEYS)
 
 
 def test_turning_the_bootstrap_node_off_does_not_change_the_balancers_ignition():
@@ -91,8 +92,8 @@ def test_turning_the_bootstrap_node_off_does_not_change_the_balancers_ignition()
     loaded_on = loaded_stack("dev")
     loaded_off = loaded_stack("dev", json.dumps({"nodes": {"bootstrap": {"enabled": False}}}))
     assert "bootstrap" not in [n.name for n in loaded_off.plan.nodes], "the override must remove the bootstrap node"
-    on = render_node(loaded_on, loaded_on.plan.node("lb"), okd_fixture_configs(), SSH_KEYS)
-    off = render_node(loaded_off, loaded_off.plan.node("lb"), okd_fixture_configs(), SSH_KEYS)
+    on = render_node(ignition_input(loaded_on), loaded_on.plan.node("lb"), okd_fixture_configs(), SSH_KEYS)
+    off = render_node(ignition_input(loaded_off), loaded_off.plan.node("lb"), okd_fixture_configs(), SSH_KEYS)
     assert on == off, "dev/lb: the balancer's Ignition depends on the bootstrap switch"
 
 
@@ -105,7 +106,7 @@ def test_every_backend_is_health_checked():
 
 def test_haproxy_runs_the_pinned_image_with_podman_as_an_enabled_unit():
     unit = _lb("dev").units()[UNIT_NAME]
-    image = versions()["images"]["haproxy"]
+    image = versions().images["haproxy"]
     exec_start = next(line for line in unit["contents"].splitlines() if line.startswith("ExecStart="))
     assert unit["enabled"] is True, "dev/lb: haproxy.service is not enabled"
     assert exec_start.startswith("ExecStart=/usr/bin/podman run ") and exec_start.endswith(f" {image}"), exec_start

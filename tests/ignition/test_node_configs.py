@@ -12,6 +12,7 @@ from ignition import node_configs
 from ignition.render import render_node
 from infra.contracts import InstallAssets
 from infra.secrets import StackSecrets
+from infra.stages import ignition_input
 from tests.harness import TEST_SECRETS
 from tests.ignition.support import SSH_KEYS, install_off_configs, loaded_stack, okd_fixture_configs
 
@@ -41,7 +42,7 @@ def _configs():
     assets = InstallAssets(master_pointer=okd.master_pointer,
                            worker_pointer=pulumi.Output.from_input(okd.worker_pointer),
                            bootstrap=pulumi.Output.secret(okd.bootstrap))
-    return node_configs(loaded_stack("dev"), secrets, assets)
+    return node_configs(ignition_input(loaded_stack("dev")), secrets.ssh_public_keys, assets)
 
 
 def test_node_configs_gives_every_planned_node_its_rendered_text(mocked):
@@ -50,7 +51,7 @@ def test_node_configs_gives_every_planned_node_its_rendered_text(mocked):
     assert list(configs) == [n.name for n in loaded.plan.nodes], f"dev: {list(configs)}"
     for node in loaded.plan.nodes:
         text, _ = _resolved(configs[node.name])
-        assert text == render_node(loaded, node, okd_fixture_configs(), SSH_KEYS), f"dev/{node.name}"
+        assert text == render_node(ignition_input(loaded), node, okd_fixture_configs(), SSH_KEYS), f"dev/{node.name}"
 
 
 def test_every_node_config_is_a_pulumi_secret(mocked):
@@ -65,6 +66,7 @@ def test_the_program_boots_the_local_stack_with_exactly_these_configs(stack_runs
     run = stack_runs("local")
     loaded = loaded_stack("local")
     keys = [line for line in TEST_SECRETS["sshPublicKeys"].splitlines() if line.strip()]
-    want = {n.name: hashlib.sha256(render_node(loaded, n, install_off_configs(loaded), keys).encode()).hexdigest()
+    args = ignition_input(loaded)
+    want = {n.name: hashlib.sha256(render_node(args, n, install_off_configs(loaded), keys).encode()).hexdigest()
             for n in loaded.plan.nodes}
     assert run.outputs["ignitionSha256"] == want, f"local: program digests {run.outputs['ignitionSha256']}"

@@ -9,14 +9,15 @@ import pytest
 from ignition.node import keyfile_path
 from ignition.render import render_node, render_stack
 from infra.spec.errors import ConfigError
+from infra.stages import ignition_input
 from tests.harness import STACKS
 from tests.ignition.decode import Decoded, keyfile
 from tests.ignition.support import SSH_KEYS, install_off_configs, loaded_stack, okd_fixture_configs
 
 
 def _decoded(stack: str) -> dict[str, Decoded]:
-    return {name: Decoded.of(text) for name, text in render_stack(loaded_stack(stack), okd_fixture_configs(),
-                                                                    SSH_KEYS).items()}
+    configs = render_stack(ignition_input(loaded_stack(stack)), okd_fixture_configs(), SSH_KEYS)
+    return {name: Decoded.of(text) for name, text in configs.items()}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -86,7 +87,8 @@ def test_core_user_gets_the_stack_ssh_keys_on_every_node(stack):
 
 def test_without_ssh_keys_no_user_entry_is_written():
     loaded = loaded_stack("local")
-    config = Decoded.of(render_node(loaded, loaded.plan.node("ctrl-0"), install_off_configs(loaded), []))
+    config = Decoded.of(render_node(ignition_input(loaded), loaded.plan.node("ctrl-0"), install_off_configs(loaded),
+                                    []))
     assert "passwd" not in config.document, "local/ctrl-0: an empty core entry would be noise"
 
 

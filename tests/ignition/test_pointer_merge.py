@@ -9,13 +9,14 @@ import pytest
 
 from ignition.render import render_node, render_stack
 from infra.plan.model import Role
+from infra.stages import ignition_input
 from tests.ignition.decode import Decoded
 from tests.ignition.support import SSH_KEYS, loaded_stack, okd_fixture_configs
 
 
 def _decoded(stack: str = "dev") -> dict[str, Decoded]:
-    return {name: Decoded.of(text) for name, text in render_stack(loaded_stack(stack), okd_fixture_configs(),
-                                                                    SSH_KEYS).items()}
+    configs = render_stack(ignition_input(loaded_stack(stack)), okd_fixture_configs(), SSH_KEYS)
+    return {name: Decoded.of(text) for name, text in configs.items()}
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod-a", "prod-b", "local"])
@@ -68,7 +69,7 @@ def test_a_pointer_that_is_not_ignition_is_refused_with_its_role():
     loaded = loaded_stack("dev")
     bad = dataclasses.replace(okd_fixture_configs(), master_pointer="not json")
     with pytest.raises(ValueError, match="master pointer config is not an Ignition document"):
-        render_node(loaded, loaded.plan.node("ctrl-0"), bad, SSH_KEYS)
+        render_node(ignition_input(loaded), loaded.plan.node("ctrl-0"), bad, SSH_KEYS)
 
 
 def test_a_pointer_of_an_unreadable_spec_version_is_refused():
@@ -76,4 +77,4 @@ def test_a_pointer_of_an_unreadable_spec_version_is_refused():
     future = '{"ignition":{"version":"3.5.0"}}'
     bad = dataclasses.replace(okd_fixture_configs(), worker_pointer=future)
     with pytest.raises(ValueError, match="worker pointer config has Ignition spec 3.5.0"):
-        render_node(loaded, loaded.plan.node("worker-0"), bad, SSH_KEYS)
+        render_node(ignition_input(loaded), loaded.plan.node("worker-0"), bad, SSH_KEYS)

@@ -9,6 +9,7 @@ import pytest
 
 from ignition.load_balancer import haproxy_config
 from ignition.node import network_keyfile
+from infra.stages import ignition_input
 from tests.harness import STACKS
 from tests.ignition.decode import keyfile
 from tests.ignition.support import loaded_stack
@@ -27,7 +28,7 @@ def _tool(name: str, package: str) -> str:
 def test_haproxy_accepts_the_balancer_config_without_warnings(stack, tmp_path):
     """Debian's HAProxy 2.6 checks it; the pinned image runs 2.8, which reads every 2.6 config."""
     path = tmp_path / "haproxy.cfg"
-    path.write_text(haproxy_config(loaded_stack(stack)), encoding="utf-8")
+    path.write_text(haproxy_config(ignition_input(loaded_stack(stack))), encoding="utf-8")
     result = subprocess.run([_tool("haproxy", "haproxy"), "-c", "-f", str(path)], capture_output=True, text=True,
                             timeout=60, check=False)
     output = result.stdout + result.stderr
@@ -41,7 +42,7 @@ def test_networkmanager_reads_every_keyfile_as_planned(stack):
     net = loaded.plan.network
     nmcli = _tool("nmcli", "network-manager")
     for node in loaded.plan.nodes:
-        text = network_keyfile(node, net, stack)
+        text = network_keyfile(node, net)
         result = subprocess.run([nmcli, "--offline", "connection", "modify", "connection.id", net.name], input=text,
                                 capture_output=True, text=True, timeout=60, check=False)
         assert result.returncode == 0, f"{stack}/{node.name}: NetworkManager refused the keyfile: {result.stderr}"

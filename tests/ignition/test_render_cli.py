@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from ignition.render import render_stack
+from infra.stages import ignition_input
 from tests.harness import PROJECT_DIR
 from tests.ignition.support import OKD_FIXTURES, SSH_KEYS, install_off_configs, loaded_stack, okd_fixture_configs
 
@@ -32,7 +33,7 @@ def test_render_writes_one_file_per_node_equal_to_what_the_program_renders(tmp_p
     result = _render("--stack", "dev", "--out", str(out), "--okd-assets", str(OKD_FIXTURES),
                      "--ssh-public-keys", str(keys_file))
     assert result.returncode == 0, result.stderr
-    want = render_stack(loaded_stack("dev"), okd_fixture_configs(), SSH_KEYS)
+    want = render_stack(ignition_input(loaded_stack("dev")), okd_fixture_configs(), SSH_KEYS)
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}.ign" for n in want), f"dev: {list(out.iterdir())}"
     for name, text in want.items():
         assert (out / f"{name}.ign").read_text(encoding="utf-8") == text, f"dev/{name}: file differs from render"
@@ -43,7 +44,7 @@ def test_render_without_okd_assets_uses_the_machine_config_server_pointers(tmp_p
     result = _render("--stack", "local", "--out", str(out), "--ssh-public-keys", str(keys_file))
     assert result.returncode == 0, result.stderr
     loaded = loaded_stack("local")
-    want = render_stack(loaded, install_off_configs(loaded), SSH_KEYS)
+    want = render_stack(ignition_input(loaded), install_off_configs(loaded), SSH_KEYS)
     got = {p.stem: p.read_text(encoding="utf-8") for p in out.glob("*.ign")}
     assert got == want, f"local: rendered {sorted(got)} differ from {sorted(want)}"
     assert "pointers to the machine-config server" in result.stdout, result.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ignition.render import render_stack
+from infra.stages import ignition_input
 from tests.harness import STACKS
 from tests.ignition.decode import Decoded
 from tests.ignition.support import SSH_KEYS, ignition_validate, install_off_configs, loaded_stack, okd_fixture_configs
@@ -26,7 +27,7 @@ def _failures(configs: dict[str, str], tmp_path) -> list[str]:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_node_config_passes_ignition_validate_with_okd_assets(stack, tmp_path):
-    configs = render_stack(loaded_stack(stack), okd_fixture_configs(), SSH_KEYS)
+    configs = render_stack(ignition_input(loaded_stack(stack)), okd_fixture_configs(), SSH_KEYS)
     failures = _failures(configs, tmp_path)
     assert not failures, f"stack {stack}: ignition-validate refused:\n" + "\n".join(failures)
 
@@ -34,13 +35,13 @@ def test_every_node_config_passes_ignition_validate_with_okd_assets(stack, tmp_p
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_node_config_passes_ignition_validate_with_install_off(stack, tmp_path):
     loaded = loaded_stack(stack)
-    configs = render_stack(loaded, install_off_configs(loaded), SSH_KEYS)
+    configs = render_stack(ignition_input(loaded), install_off_configs(loaded), SSH_KEYS)
     failures = _failures(configs, tmp_path)
     assert not failures, f"stack {stack}: ignition-validate refused:\n" + "\n".join(failures)
 
 
 def test_merged_pointer_inside_each_config_passes_ignition_validate(tmp_path):
-    configs = render_stack(loaded_stack("dev"), okd_fixture_configs(), SSH_KEYS)
+    configs = render_stack(ignition_input(loaded_stack("dev")), okd_fixture_configs(), SSH_KEYS)
     inner = {f"{name}-merged-{i}": text for name in ("ctrl-0", "worker-0", "gpu-0")
              for i, text in enumerate(Decoded.of(configs[name]).merged_configs())}
     assert len(inner) == 3, f"dev: expected one merged pointer per node, got {sorted(inner)}"

@@ -1,4 +1,4 @@
-"""The install's Command resources: which exist, in which order, with which triggers; what the stages hand on."""
+"""The install's step resources: which exist, in which order, with which triggers; what the stages hand on."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from tests.harness import DEPLOYED_STACKS, run_stack
+from tests.harness import DEPLOYED_STACKS, TEST_SECRETS, run_stack
+from tests.mock_state import STEP_TYPE as COMMAND
 
-COMMAND = "command:local:Command"
 ORDER = ("okd-installer-fetch-installer", "okd-installer-create-manifests", "okd-installer-create-ignition-configs",
          "okd-bring-up-wait-bootstrap-complete", "okd-bring-up-approve-csrs", "okd-bring-up-wait-install-complete")
 INSTALLER_COMMANDS = ORDER[:3]
@@ -67,21 +67,26 @@ def test_commands_are_children_of_their_components(stack_runs):
         assert parent.type == expected, f"{command.urn}: parent {parent.type}"
 
 
-def test_commands_run_the_step_script_with_an_argument_list(stack_runs):
+def test_steps_name_one_step_of_the_step_script(stack_runs):
+    from infra.okd.scripts.okd_step import STEPS
+
     for name, command in _commands(stack_runs("prod-a")).items():
-        assert command.inputs["interpreter"] == ["python3", "infra/okd/scripts/okd_step.py"], command.urn
-        assert " " not in command.inputs["create"], f"{name}: create is one step name, not a shell line"
+        assert command.inputs["create"] in STEPS and command.inputs["update"] in STEPS, f"{name}: {command.urn}"
 
 
-def test_ignition_bundle_stdout_is_a_secret_output_and_not_logged(stack_runs):
+def test_ignition_bundle_stdout_is_a_secret_output(stack_runs):
     command = stack_runs("dev").named("okd-installer-create-ignition-configs")
-    assert command.inputs["logging"] == "stderr", f"{command.urn}: its stdout holds the pull secret"
-    assert command.inputs["addPreviousOutputInEnv"] is False
+    assert "stdout" in command.additional_secret_outputs, f"{command.urn}: its stdout holds the pull secret"
 
 
-def test_a_trigger_change_replaces_the_command_so_its_create_step_runs(stack_runs):
+def test_the_install_config_on_stdin_and_the_pull_secret_are_secret_in_the_state(stack_runs):
+    command = stack_runs("dev").named("okd-installer-create-manifests")
+    assert {"stdin", "redact"} <= set(command.additional_secret_outputs), command.urn
+    assert command.inputs["redact"] == [TEST_SECRETS["pullSecret"]], "its progress never shows the pull secret"
+
+
+def test_an_update_keeps_what_the_create_made(stack_runs):
     for name, command in _commands(stack_runs("dev")).items():
-        assert "triggers[*]" in command.replace_on_changes, f"{command.urn}: {command.replace_on_changes}"
         assert command.inputs["update"] in ("keep", "read-ignition-configs", command.inputs["create"]), name
 
 
@@ -147,9 +152,9 @@ def test_fetch_uses_the_pinned_installer(stack_runs):
     from infra.catalog import versions
 
     fetch = stack_runs("dev").named("okd-installer-fetch-installer")
-    pin = versions()["okd"]["releases"]["4.15.0-0.okd-2024-03-10-010116"]["installer"]
+    pin = versions().release("4.15.0-0.okd-2024-03-10-010116").installer
     env = fetch.inputs["environment"]
-    assert (env["EAF_INSTALLER_URL"], env["EAF_INSTALLER_SHA256"]) == (pin["url"], pin["sha256"]), fetch.urn
+    assert (env["EAF_INSTALLER_URL"], env["EAF_INSTALLER_SHA256"]) == (pin.url, pin.sha256), fetch.urn
     assert env["EAF_WORK_DIR"] == ".work/dev/okd"
 
 
@@ -187,7 +192,7 @@ def test_install_assets_hand_on_the_installers_pointers_and_bootstrap(monkeypatc
     original = infra.okd.prepare_install
     monkeypatch.setattr(infra.okd, "prepare_install", lambda *a: captured.append(original(*a)) or captured[-1])
     run_stack("prod-b")
-    assets = captured[0]
+    assets = captured[0].assets
     master = json.loads(_sync_await(assets.master_pointer.future()))
     assert master["ignition"]["config"]["merge"] == [
         {"source": "https://api-int.eaf-prod-b.fnal.gov:22623/config/master"}], master["ignition"]["config"]
@@ -195,7 +200,6 @@ def test_install_assets_hand_on_the_installers_pointers_and_bootstrap(monkeypatc
     assert _sync_assert_secret(assets.bootstrap), "bootstrap.ign holds the pull secret: it must stay secret"
     bootstrap = json.loads(_sync_await(assets.bootstrap.future()))
     assert bootstrap["ignition"]["version"] == "3.2.0"
-    assert [r._name for r in assets.depends_on] == ["okd-installer-create-ignition-configs"]  # noqa: SLF001
 
 
 def _sync_assert_secret(output) -> bool:

@@ -15,14 +15,16 @@ from infra.plan.model import Role
 from infra.spec.errors import ConfigError
 from infra.spec.layering import read_stack_file
 from infra.spec.load import load_spec
+from infra.stages import install_input
 from tests.harness import DEPLOYED_STACKS, PROJECT_DIR, TEST_SECRETS, run_stack
 
 MANIFESTS = "okd-installer-create-manifests"
 
 
 def _loaded(stack: str):
+    """What the OKD stage gets for the stack."""
     own = {**read_stack_file(PROJECT_DIR, stack), **TEST_SECRETS}
-    return load_spec(stack, own, PROJECT_DIR)
+    return install_input(load_spec(stack, own, PROJECT_DIR))
 
 
 def _rendered(stack_runs, stack: str) -> dict:
@@ -33,8 +35,8 @@ def _rendered(stack_runs, stack: str) -> dict:
 @pytest.mark.parametrize("stack", DEPLOYED_STACKS)
 def test_install_config_names_the_cluster_and_domain_of_the_stack(stack_runs, stack):
     loaded, config = _loaded(stack), _rendered(stack_runs, stack)
-    assert config["metadata"]["name"] == loaded.spec.cluster.name, f"{stack}: {config['metadata']}"
-    assert config["baseDomain"] == loaded.spec.cluster.base_domain, f"{stack}: {config['baseDomain']}"
+    assert config["metadata"]["name"] == loaded.cluster.name, f"{stack}: {config['metadata']}"
+    assert config["baseDomain"] == loaded.cluster.base_domain, f"{stack}: {config['baseDomain']}"
     assert config["apiVersion"] == "v1"
 
 
@@ -46,12 +48,12 @@ def test_install_config_is_platform_none(stack_runs, stack):
 @pytest.mark.parametrize("stack", DEPLOYED_STACKS)
 def test_install_config_networks_are_the_specs(stack_runs, stack):
     loaded, networking = _loaded(stack), _rendered(stack_runs, stack)["networking"]
-    okd_net = loaded.spec.okd.networking
-    assert networking["machineNetwork"] == [{"cidr": str(loaded.spec.network.cidr)}], stack
+    okd_net = loaded.okd.networking
+    assert networking["machineNetwork"] == [{"cidr": str(loaded.network.cidr)}], stack
     assert networking["clusterNetwork"] == [{"cidr": str(okd_net.cluster_network), "hostPrefix": okd_net.host_prefix}]
     assert networking["serviceNetwork"] == [str(okd_net.service_network)], stack
     assert networking["networkType"] == "OVNKubernetes", stack
-    assert ipaddress.ip_network(networking["machineNetwork"][0]["cidr"]) == loaded.spec.network.cidr
+    assert ipaddress.ip_network(networking["machineNetwork"][0]["cidr"]) == loaded.network.cidr
 
 
 @pytest.mark.parametrize("stack", DEPLOYED_STACKS)

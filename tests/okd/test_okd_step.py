@@ -50,7 +50,7 @@ def _step_module():
 
 
 def run_step(step: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess:
-    """Like pulumi-command does: `python3 infra/okd/scripts/okd_step.py STEP` in the project dir."""
+    """As infra/okd/step_provider.py runs it: `python3 infra/okd/scripts/okd_step.py STEP` in the project dir."""
     return subprocess.run([sys.executable, str(STEP), step], input=stdin, capture_output=True, text=True,
                           cwd=PROJECT_DIR, env={**os.environ, **env}, timeout=60, check=False)
 

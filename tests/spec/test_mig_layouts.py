@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
-from infra.catalog import mig_data
+from infra.catalog import MigLayout, mig_catalogue
 from infra.plan.mig import layout_problems
 
-LAYOUTS = sorted(mig_data()["layouts"])
+LAYOUTS = sorted(mig_catalogue().layouts)
 
 
 @pytest.mark.parametrize("name", LAYOUTS)
 def test_shipped_layout_fits_its_gpu_model(name):
-    assert layout_problems(name, mig_data()) == []
+    assert layout_problems(name, mig_catalogue()) == []
 
 
 def test_seed_layout_gives_10_20_and_40_gb_slices():
-    assert set(mig_data()["layouts"]["eaf-mixed"]["perGpu"]) == {"1g.10gb", "2g.20gb", "3g.40gb"}
+    assert set(mig_catalogue().layouts["eaf-mixed"].per_gpu) == {"1g.10gb", "2g.20gb", "3g.40gb"}
 
 
 def _with_layout(per_gpu, model="A100-80GB"):
-    data = copy.deepcopy(mig_data())
-    data["layouts"]["candidate"] = {"model": model, "perGpu": per_gpu}
-    return data
+    catalogue = mig_catalogue()
+    layouts = {**catalogue.layouts, "candidate": MigLayout(model=model, per_gpu=per_gpu)}
+    return catalogue.model_copy(update={"layouts": layouts})
 
 
 def test_layout_over_the_compute_budget_is_refused():

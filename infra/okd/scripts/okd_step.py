@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The OKD install steps that the program's pulumi-command `Command` resources run on the operator's machine.
+"""The OKD install steps that the program's step resources (infra/okd/step_provider.py) run on the operator's machine.
 
 Usage: python3 infra/okd/scripts/okd_step.py STEP   (from the project dir; parameters in EAF_* environment
 variables, the install-config on stdin, results on stdout). Standard library only, so it runs with any python3.

@@ -1,0 +1,29 @@
+"""Each stage's input, cut from the validated stack: the only place that knows the whole LoadedStack's shape."""
+
+from __future__ import annotations
+
+from infra.catalog import versions
+from infra.contracts import AppsInput, IgnitionInput, InstallInput, MachinesInput
+from infra.paths import PROJECT_DIR
+from infra.spec.load import LoadedStack
+
+
+def install_input(loaded: LoadedStack) -> InstallInput:
+    spec = loaded.spec
+    return InstallInput(stack=loaded.stack, cluster=spec.cluster, network=spec.network, okd=spec.okd,
+                        plan=loaded.plan, release_name=loaded.okd_release, release=loaded.release)
+
+
+def ignition_input(loaded: LoadedStack) -> IgnitionInput:
+    pins = versions()
+    return IgnitionInput(stack=loaded.stack, plan=loaded.plan, spec_version=pins.tools["ignition-spec"],
+                         haproxy_image=pins.images["haproxy"], lb_runtime_api=loaded.spec.okd.install.lb_runtime_api)
+
+
+def machines_input(loaded: LoadedStack) -> MachinesInput:
+    return MachinesInput(plan=loaded.plan, os_image=loaded.os_image, libvirt=loaded.spec.libvirt,
+                         project_dir=PROJECT_DIR)
+
+
+def apps_input(loaded: LoadedStack) -> AppsInput:
+    return AppsInput(stack=loaded.stack, apps=loaded.spec.apps, plan=loaded.plan)
