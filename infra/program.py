@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Mapping
 
@@ -24,6 +25,16 @@ def _digests(configs: Mapping[str, pulumi.Input[str]]) -> pulumi.Output[dict[str
         lambda by_node: {n: hashlib.sha256(t.encode()).hexdigest() for n, t in sorted(by_node.items())}
     )
     return pulumi.Output.unsecret(digests)
+
+
+def prepare_process() -> None:
+    """Tune the collector for one evaluation: the objects loaded so far (modules, classes) live as long as the
+    process, so they leave the collector's view; and a collection waits for many new objects. An evaluation makes
+    tens of thousands of short-lived Outputs and futures that reference counting frees, and scanning them again and
+    again made the evaluation grow faster than its resources (40 % of the time at 800 workers)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
 
 
 def main() -> None:

@@ -9,32 +9,23 @@ users' pods run.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from infra.apps.images import why_unpinned
 from policy.profiles import hub_profiles
 from policy.records import ResourceRecord, StackInfo, Violation
 
 NAME = "images-pinned"
-DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 
 
 def image_problem(image: Any) -> str | None:
-    """Why `image` is not pinned, or None when it is."""
+    """Why `image` is not pinned, or None when it is: the apps layer's own rule (infra/apps/images.py)."""
     if not isinstance(image, str) or not image.strip():
         return "has no image"
-    name, at, digest = image.partition("@")
-    if at:
-        return None if DIGEST.fullmatch(digest) else f"has digest {digest!r}, not sha256:<64 hex digits>"
-    last = name.rsplit("/", 1)[-1]  # a registry host may carry a port: registry:5000/team/app
-    if ":" not in last:
-        return "has neither tag nor digest (it pulls whatever `latest` is at the time)"
-    tag = last.rsplit(":", 1)[1]
-    if tag in ("", "latest"):
-        return f"has tag {tag or '(empty)'!r}, which moves"
-    return None
+    why = why_unpinned(image)
+    return None if why is None else why
 
 
 def _get(mapping: Any, *path: str) -> Any:

@@ -6,15 +6,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from infra.spec.layering import layered, read_stack_file
+from infra.spec.layering import stack_cluster
 from policy.records import StackInfo
 
 
 def stack_role(stack: str, project_dir: Path) -> str | None:
     """`eaf:cluster.role` of the stack (active/spare/dev/local), from Pulumi.<stack>.yaml and its baseline."""
-    config, _baseline = layered(project_dir, read_stack_file(project_dir, stack))
-    cluster = config.get("cluster")
-    return cluster.get("role") if isinstance(cluster, Mapping) else None
+    return stack_cluster(project_dir, stack).get("role")
 
 
 def stack_info(stack: str, project_dir: Path, outputs: Mapping[str, Any] | None = None,

@@ -15,7 +15,6 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
-from pulumi.runtime.sync_await import _sync_await
 
 from infra.paths import PROJECT_DIR
 from infra.spec.layering import deep_merge, read_stack_file
@@ -111,7 +110,7 @@ class _Mocks(pulumi.runtime.Mocks):
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The stock mock monitor, also keeping what tests need about every registration."""
+    """The stock mock monitor (set_mocks takes one), also keeping what tests need about every registration."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks, run: StackRun):
         super().__init__(mocks)
@@ -120,10 +119,10 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+            inputs, _ = rpc.deserialize_properties_unwrap_secrets(request.object, keep_unknowns=True)
             self.run.resources.append(Registered(
                 type=request.type, name=request.name, urn=response.urn, custom=bool(request.custom),
-                inputs=_plain(inputs), parent=request.parent, dependencies=tuple(request.dependencies),
+                inputs=inputs, parent=request.parent, dependencies=tuple(request.dependencies),
                 provider=request.provider, protect=bool(request.protect),
                 ignore_changes=tuple(request.ignoreChanges), delete_before_replace=bool(request.deleteBeforeReplace),
                 replace_on_changes=tuple(request.replaceOnChanges),
@@ -132,15 +131,17 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
-def _plain(value: Any) -> Any:
-    """Strip Pulumi's secret wrappers so tests compare plain values."""
-    if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return _plain(value["value"])
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+def resolved(value: pulumi.Input[Any]) -> tuple[Any, bool]:
+    """An Output's value and whether it is secret, the way `pulumi.runtime.test` awaits what a test returns."""
+    found: dict[str, Any] = {}
+
+    def body() -> pulumi.Output[None]:
+        output = pulumi.Output.from_input(value)
+        secret = pulumi.Output.from_input(output.is_secret())
+        return pulumi.Output.all(output, secret).apply(lambda both: found.update(value=both[0], secret=both[1]))
+
+    pulumi.runtime.test(body)()
+    return found["value"], found["secret"]
 
 
 def stack_config(stack: str, overrides: Mapping[str, Any] | None = None,
@@ -166,7 +167,7 @@ def run_stack(stack: str, overrides: Mapping[str, Any] | None = None,
 
     run = StackRun(stack)
     # A fresh root Stack resource per run: set_mocks keeps an existing one, and with it the previous run's outputs.
-    settings.ROOT.set(None)
+    settings.reset_options()
     mocks = _Mocks()
     pulumi.runtime.set_mocks(mocks, project="eaf", stack=stack, preview=preview,
                              monitor=_RecordingMonitor(mocks, run))
@@ -175,19 +176,27 @@ def run_stack(stack: str, overrides: Mapping[str, Any] | None = None,
 
     failure: list[BaseException] = []
 
-    def body() -> None:
+    def body() -> pulumi.Output[None] | None:
         try:
             program.main()
         except BaseException as error:  # noqa: BLE001 - handed back to the caller below
             failure.append(error)
+            return None
+        # The stack's exports, resolved, and which of them are secret: awaited by pulumi.runtime.test.
+        root = settings.get_root_resource()
+        exports = {key: pulumi.Output.from_input(value) for key, value in sorted((root.outputs or {}).items())}
+        secret = {key: pulumi.Output.from_input(output.is_secret()) for key, output in exports.items()}
+        return pulumi.Output.all(pulumi.Output.all(**exports), pulumi.Output.all(**secret)).apply(
+            lambda both: _record_outputs(run, *both))
 
     pulumi.runtime.test(body)()
     if failure:
         raise failure[0]
-    root = settings.get_root_resource()
-    for key, value in sorted(root.outputs.items()) if root is not None else ():
-        output = pulumi.Output.from_input(value)
-        run.outputs[key] = _sync_await(output.future())
-        if _sync_await(output.is_secret()):
-            run.secret_outputs.add(key)
+    # The engine gets registrations in the order the program's coroutines run; tests read them by URN.
+    run.resources.sort(key=lambda r: r.urn)
     return run
+
+
+def _record_outputs(run: StackRun, values: dict[str, Any], secret: dict[str, bool]) -> None:
+    run.outputs.update(values)
+    run.secret_outputs.update(key for key, is_secret in secret.items() if is_secret)

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import pprint
-from functools import cache
 from pathlib import Path
 from typing import Any
+
+from infra import templates
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 
-@cache
-def _environment():
-    import jinja2
-
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), undefined=jinja2.StrictUndefined,
-                              keep_trailing_newline=True, autoescape=False)
-
-
 def render(template: str, values: dict[str, Any]) -> str:
-    return _environment().get_template(template).render(**values)
+    return templates.render(TEMPLATE_DIR, template, **values)
 
 
 def python_literals(values: dict[str, Any]) -> dict[str, str]:

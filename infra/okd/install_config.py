@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cache
 from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import pulumi
 import yaml
 
+from infra import templates
 from infra.contracts import InstallInput
 from infra.plan.model import Role
 from infra.secrets import StackSecrets
@@ -73,18 +73,9 @@ def template_values(install: InstallInput) -> dict[str, Any]:
     }
 
 
-@cache
-def _template():
-    import jinja2  # only stacks that install OKD pay for jinja2
-
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
-                                     keep_trailing_newline=True, autoescape=False)  # noqa: S701 - YAML, not HTML
-    return environment.get_template("install-config.yaml.j2")
-
-
 def render(values: dict[str, Any], pull_secret: str, ssh_keys: list[str]) -> str:
-    return _template().render(**values, pull_secret=_quoted(pull_secret.strip()),
-                              ssh_key=_quoted("\n".join(k.strip() for k in ssh_keys)))
+    return templates.render(TEMPLATES, "install-config.yaml.j2", **values, pull_secret=_quoted(pull_secret.strip()),
+                            ssh_key=_quoted("\n".join(k.strip() for k in ssh_keys)))
 
 
 def _expected(install: InstallInput) -> dict[str, tuple[str, object]]:

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi.dynamic import Resource
 
+from infra.dynamic_resource import StatelessProviderResource
 from infra.okd.step_provider import STEP_SCRIPT, StepProvider
 
 __all__ = ["STEP_SCRIPT", "OkdStep", "Step", "step_command"]
@@ -28,7 +28,7 @@ class Step:
     redact: Sequence[pulumi.Input[str]] = field(default=())  # secret values never shown in the step's progress
 
 
-class OkdStep(Resource, module="okd", name="Step"):
+class OkdStep(StatelessProviderResource, module="okd", name="Step"):
     """Registers as `pulumi-python:dynamic/okd:Step`, so a preview names what it is."""
 
     stdout: pulumi.Output[str]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from infra.spec.layering import read_stack_file
+from infra.spec.layering import read_stack_file, stack_cluster
 
 PROGRAM_DIRS = ("infra", "ignition", "policy")
 PROGRAM_FILES = ("__main__.py", "Pulumi.yaml")
@@ -42,15 +42,10 @@ def stack_files(project_dir: Path) -> dict[str, dict]:
     return found
 
 
-def _role(own: dict) -> str | None:
-    cluster = own.get("cluster")
-    return cluster.get("role") if isinstance(cluster, dict) else None
-
-
 def deployable_stacks(project_dir: Path) -> tuple[str, ...]:
     return tuple(
         stack for stack, own in stack_files(project_dir).items()
-        if own.get("layer") != "baseline" and _role(own) not in UNDEPLOYED_ROLES
+        if own.get("layer") != "baseline" and stack_cluster(project_dir, stack).get("role") not in UNDEPLOYED_ROLES
     )
 
 

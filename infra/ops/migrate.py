@@ -14,7 +14,7 @@ destroy, the copy keeps what it would overwrite, and nothing removes files.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,8 @@ from infra.ops.datasync import CopyError, Endpoint, manifest_text, parse_manifes
 from infra.ops.journal import Journal, JournalError
 from infra.ops.stack_ops import StackOps
 from infra.ops.traffic import StepBlocked, TrafficSwitch, targets_for
-from infra.spec.layering import layered, read_stack_file
+from infra.spec import layering
+from infra.spec.layering import read_stack_file
 
 ROLE_KEY = "eaf:cluster.role"
 PROD_ROLES = ("active", "spare")
@@ -41,11 +42,10 @@ def load_migration_data() -> MigrationData:
 
 def stack_cluster(project_dir: Path, stack: str) -> dict[str, Any]:
     """`eaf:cluster` of a stack as its files say (layered over its baseline): name, baseDomain, role."""
-    config, _baseline = layered(project_dir, read_stack_file(project_dir, stack))
-    cluster = config.get("cluster")
-    if not isinstance(cluster, Mapping):
+    cluster = layering.stack_cluster(project_dir, stack)
+    if not cluster:
         raise MigrationError(f"stack {stack}: no eaf:cluster in Pulumi.{stack}.yaml")
-    return dict(cluster)
+    return cluster
 
 
 def prod_roles(project_dir: Path) -> dict[str, str]:

@@ -73,3 +73,11 @@ def layered(project_dir: Path, own: Mapping[str, Any]) -> tuple[dict[str, Any], 
     base.pop("layer", None)
     merged = deep_merge(base, {k: v for k, v in own.items() if k != "baseline"})
     return merged, str(baseline)
+
+
+def stack_cluster(project_dir: Path, stack: str) -> dict[str, Any]:
+    """`eaf:cluster` of a stack as its files say (layered over its baseline): name, baseDomain, role; {} when the
+    files set none. For tools outside the engine (policies, migration, the MR job's stack list)."""
+    config, _baseline = layered(project_dir, read_stack_file(project_dir, stack))
+    cluster = config.get("cluster")
+    return dict(cluster) if isinstance(cluster, Mapping) else {}

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pulumi
-from pulumi.runtime.sync_await import _sync_await
 
 from infra.apps import deploy
-from tests.harness import run_stack
+from tests.harness import resolved, run_stack
 
 
 def _captured_plan(monkeypatch, stack: str) -> deploy.AppsPlan:
@@ -34,7 +33,7 @@ def test_every_value_of_every_secret_object_is_a_pulumi_secret(monkeypatch):
                 continue  # a database user name is not a credential
             where = f"Secret {manifest['metadata']['namespace']}/{manifest['metadata']['name']} {key}"
             assert isinstance(value, pulumi.Output), f"{where} is a plain value"
-            assert _sync_await(value.is_secret()), f"{where} is not marked secret"
+            assert resolved(value)[1], f"{where} is not marked secret"
 
 
 def test_credentials_are_the_same_on_every_run(monkeypatch):
@@ -42,4 +41,4 @@ def test_credentials_are_the_same_on_every_run(monkeypatch):
     token = next(m for m in first.manifests if m["metadata"]["name"] == "hub-secrets")["stringData"]
     again = run_stack("prod-a")
     hub = next(r for r in again.resources if r.name == "jupyterhub/hub-secrets")
-    assert _sync_await(token["JPY_COOKIE_SECRET"].future()) == hub.inputs["stringData"]["JPY_COOKIE_SECRET"]
+    assert resolved(token["JPY_COOKIE_SECRET"])[0] == hub.inputs["stringData"]["JPY_COOKIE_SECRET"]

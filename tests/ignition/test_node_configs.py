@@ -6,14 +6,13 @@ import hashlib
 
 import pulumi
 import pytest
-from pulumi.runtime.sync_await import _sync_await
 
 from ignition import node_configs
 from ignition.render import render_node
 from infra.contracts import InstallAssets
 from infra.secrets import StackSecrets
 from infra.stages import ignition_input
-from tests.harness import TEST_SECRETS
+from tests.harness import TEST_SECRETS, resolved
 from tests.ignition.support import SSH_KEYS, install_off_configs, loaded_stack, okd_fixture_configs
 
 
@@ -28,10 +27,6 @@ class _NoResources(pulumi.runtime.Mocks):
 @pytest.fixture
 def mocked():
     pulumi.runtime.set_mocks(_NoResources(), project="eaf", stack="dev", preview=False)
-
-
-def _resolved(output: pulumi.Output) -> tuple[object, bool]:
-    return _sync_await(output.future()), _sync_await(output.is_secret())
 
 
 def _configs():
@@ -50,14 +45,14 @@ def test_node_configs_gives_every_planned_node_its_rendered_text(mocked):
     configs = _configs()
     assert list(configs) == [n.name for n in loaded.plan.nodes], f"dev: {list(configs)}"
     for node in loaded.plan.nodes:
-        text, _ = _resolved(configs[node.name])
+        text, _ = resolved(configs[node.name])
         assert text == render_node(ignition_input(loaded), node, okd_fixture_configs(), SSH_KEYS), f"dev/{node.name}"
 
 
 def test_every_node_config_is_a_pulumi_secret(mocked):
     """bootstrap carries the pull secret; all carry the SSH keys, which the stack hands over as a secret."""
     for name, output in _configs().items():
-        _, secret = _resolved(output)
+        _, secret = resolved(output)
         assert secret, f"dev/{name}: Ignition text is not a Pulumi secret"
 
 

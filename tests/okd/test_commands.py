@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.harness import DEPLOYED_STACKS, TEST_SECRETS, run_stack
+from tests.harness import DEPLOYED_STACKS, TEST_SECRETS, resolved, run_stack
 from tests.mock_state import STEP_TYPE as COMMAND
 
 ORDER = ("okd-installer-fetch-installer", "okd-installer-create-manifests", "okd-installer-create-ignition-configs",
@@ -184,8 +184,6 @@ def test_cluster_access_is_exported_with_secrets_kept_secret(stack_runs, stack):
 
 
 def test_install_assets_hand_on_the_installers_pointers_and_bootstrap(monkeypatch):
-    from pulumi.runtime.sync_await import _sync_await
-
     import infra.okd
 
     captured = []
@@ -193,16 +191,12 @@ def test_install_assets_hand_on_the_installers_pointers_and_bootstrap(monkeypatc
     monkeypatch.setattr(infra.okd, "prepare_install", lambda *a: captured.append(original(*a)) or captured[-1])
     run_stack("prod-b")
     assets = captured[0].assets
-    master = json.loads(_sync_await(assets.master_pointer.future()))
+    master_text, master_secret = resolved(assets.master_pointer)
+    master = json.loads(master_text)
     assert master["ignition"]["config"]["merge"] == [
         {"source": "https://api-int.eaf-prod-b.fnal.gov:22623/config/master"}], master["ignition"]["config"]
-    assert not _sync_await(assets.master_pointer.is_secret()), "a pointer holds only the URL and the public CA"
-    assert _sync_assert_secret(assets.bootstrap), "bootstrap.ign holds the pull secret: it must stay secret"
-    bootstrap = json.loads(_sync_await(assets.bootstrap.future()))
+    assert not master_secret, "a pointer holds only the URL and the public CA"
+    bootstrap_text, bootstrap_secret = resolved(assets.bootstrap)
+    assert bootstrap_secret, "bootstrap.ign holds the pull secret: it must stay secret"
+    bootstrap = json.loads(bootstrap_text)
     assert bootstrap["ignition"]["version"] == "3.2.0"
-
-
-def _sync_assert_secret(output) -> bool:
-    from pulumi.runtime.sync_await import _sync_await
-
-    return _sync_await(output.is_secret())

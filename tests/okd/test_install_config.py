@@ -8,7 +8,6 @@ import ipaddress
 import pulumi
 import pytest
 import yaml
-from pulumi.runtime.sync_await import _sync_await
 
 from infra.okd import install_config as ic
 from infra.plan.model import Role
@@ -16,7 +15,7 @@ from infra.spec.errors import ConfigError
 from infra.spec.layering import read_stack_file
 from infra.spec.load import load_spec
 from infra.stages import install_input
-from tests.harness import DEPLOYED_STACKS, PROJECT_DIR, TEST_SECRETS, run_stack
+from tests.harness import DEPLOYED_STACKS, PROJECT_DIR, TEST_SECRETS, resolved, run_stack
 
 MANIFESTS = "okd-installer-create-manifests"
 
@@ -95,8 +94,9 @@ def test_install_config_is_a_secret_output():
     secrets_in = ic.StackSecrets(pull_secret=pulumi.Output.secret(TEST_SECRETS["pullSecret"]),
                                  ssh_public_keys=pulumi.Output.secret(["ssh-ed25519 AAAAkey test"]))
     text = ic.install_config(loaded, secrets_in)
-    assert _sync_await(text.is_secret()), "the install-config holds the pull secret: it must be a secret Output"
-    assert "pullSecret:" in _sync_await(text.future())
+    value, secret = resolved(text)
+    assert secret, "the install-config holds the pull secret: it must be a secret Output"
+    assert "pullSecret:" in value
 
 
 def test_proxy_and_mirrors_are_rendered_when_set():

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tarfile
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -104,10 +103,9 @@ def test_fetch_refuses_a_checksum_mismatch_and_names_the_real_checksum(fetch_env
 
 def test_second_fetch_uses_the_cache_without_downloading(fetched, archive):
     archive[0].unlink()  # a download would now fail
-    started = time.monotonic()
     result = run_step("fetch-installer", fetched)
     assert result.returncode == 0, result.stderr
-    assert "cached:" in result.stderr and time.monotonic() - started < 5
+    assert "cached:" in result.stderr, result.stderr
 
 
 def test_fetch_with_an_unreachable_url_points_at_the_pre_staged_path(fetch_env):

@@ -25,10 +25,11 @@ def test_tags_and_digests_are_pinned(image: str) -> None:
 
 
 @pytest.mark.parametrize(("image", "problem"), [
-    ("quay.io/jupyterhub/k8s-hub:latest", "has tag 'latest', which moves"),
-    ("quay.io/jupyterhub/k8s-hub", "has neither tag nor digest"),
-    ("registry:5000/team/app", "has neither tag nor digest"),
-    ("quay.io/x/y@sha256:abc", "has digest 'sha256:abc', not sha256:<64 hex digits>"),
+    ("quay.io/jupyterhub/k8s-hub:latest", "tag 'latest' moves with every push"),
+    ("quay.io/jupyterhub/k8s-hub", "no tag and no digest"),
+    ("registry:5000/team/app", "no tag and no digest"),
+    ("quay.io/x/y@sha256:abc", "not an image reference of the form registry/repository:tag or @sha256:digest"),
+    ("busybox", "not an image reference of the form registry/repository:tag or @sha256:digest"),
     ("", "has no image"),
 ])
 def test_unpinned_images_say_why(image: str, problem: str) -> None:
@@ -44,7 +45,7 @@ def test_a_latest_image_in_a_deployment_is_named(stack_runs) -> None:
     violations = images.check(edited(records(run), *HUB, use_latest), info(run))
     assert [v.message for v in violations] == [
         "kubernetes:apps/v1:Deployment jupyterhub/hub: spec.template.spec.containers[hub] image "
-        "'quay.io/jupyterhub/k8s-hub:latest' has tag 'latest', which moves; pin it in infra/data/versions.yaml"
+        "'quay.io/jupyterhub/k8s-hub:latest' tag 'latest' moves with every push; pin it in infra/data/versions.yaml"
     ]
     assert violations[0].urn.endswith("::jupyterhub/hub")
 
@@ -56,7 +57,7 @@ def test_an_untagged_init_container_is_named(stack_runs) -> None:
         inputs["spec"]["template"]["spec"]["initContainers"] = [{"name": "wait", "image": "busybox"}]
 
     violations = images.check(edited(records(run), *HUB, add_init), info(run))
-    assert len(violations) == 1 and "initContainers[wait] image 'busybox' has neither tag nor digest" in (
+    assert len(violations) == 1 and "initContainers[wait] image 'busybox' not an image reference" in (
         violations[0].message), [str(v) for v in violations]
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import Resource, ResourceProvider
+from pulumi.dynamic import ResourceProvider
+
+from infra.dynamic_resource import StatelessProviderResource
 
 # Outputs every libvirt object reports (see providers.py); declared so they exist as attributes.
 _OUTPUTS = ("live", "drift", "path", "pending_restart", "running", "size", "content_sha256")
 
 
-class LibvirtObject(Resource):
+class LibvirtObject(StatelessProviderResource):
     """One libvirt object (pool, network, volume, domain) created and tracked by its dynamic provider."""
 
     live: pulumi.Output[dict]
