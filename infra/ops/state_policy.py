@@ -1,27 +1,33 @@
-"""infra/data/state.yaml as typed data: per stack, where its state may live and what protects its secrets."""
+"""infra/data/state.yaml as a typed model: per stack, where its state may live and what protects its secrets."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from infra.spec.base import Strict
 
 STATE_DATA = Path(__file__).resolve().parents[1] / "data" / "state.yaml"
-STATE_KINDS = ("shared", "local", "baseline")
-SECRETS_KINDS = ("passphrase", "keyService", "sandbox")
 
 
 class StatePolicyError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class StackState:
-    stack: str
-    state: str  # one of STATE_KINDS
-    secrets: str  # one of SECRETS_KINDS
+class StackState(Strict):
+    stack: str = Field(description="the stack's name: its key under `stacks`, filled in by StatePolicy")
+    state: Literal["shared", "local", "baseline"]
+    secrets: Literal["passphrase", "keyService", "sandbox"]
+
+    @model_validator(mode="after")
+    def _sandbox_only_local(self) -> StackState:
+        if self.secrets == "sandbox" and self.state != "local":
+            raise ValueError("the public sandbox passphrase is only for a stack with state: local")
+        return self
 
     @property
     def needs_shared_backend(self) -> bool:
@@ -33,19 +39,26 @@ class StackState:
         return "EAF_PASSPHRASE_" + self.stack.upper().replace("-", "_")
 
 
-@dataclass(frozen=True)
-class CheckpointPolicy:
-    keep: int
-    max_age_minutes: int
+class CheckpointPolicy(Strict):
+    keep: int = Field(ge=1, description="`python -m infra up` keeps this many exported checkpoints per stack")
+    max_age_minutes: int = Field(ge=1, description="an update refuses a checkpoint older than this")
 
 
-@dataclass(frozen=True)
-class StatePolicy:
+class StatePolicy(Strict):
     shared_backend_schemes: tuple[str, ...]
     key_service_schemes: tuple[str, ...]
     sandbox_passphrase: str
     checkpoints: CheckpointPolicy
     stacks: dict[str, StackState]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_the_stacks(cls, document: Any) -> Any:
+        if isinstance(document, dict) and isinstance(document.get("stacks"), dict):
+            stacks = {name: {**entry, "stack": name} if isinstance(entry, dict) else entry
+                      for name, entry in document["stacks"].items()}
+            document = {**document, "stacks": stacks}
+        return document
 
     def stack(self, name: str) -> StackState:
         try:
@@ -57,37 +70,18 @@ class StatePolicy:
             ) from None
 
 
-def _require(document: dict[str, Any], key: str, kind: type) -> Any:
-    value = document.get(key)
-    if not isinstance(value, kind):
-        raise StatePolicyError(f"infra/data/state.yaml: `{key}` must be a {kind.__name__}, got {value!r}")
-    return value
-
-
 def parse_policy(document: dict[str, Any]) -> StatePolicy:
-    stacks = {}
-    for name, entry in _require(document, "stacks", dict).items():
-        if not isinstance(entry, dict) or entry.get("state") not in STATE_KINDS \
-                or entry.get("secrets") not in SECRETS_KINDS:
-            raise StatePolicyError(f"infra/data/state.yaml: stacks.{name} = {entry!r}: needs state one of "
-                                   f"{STATE_KINDS} and secrets one of {SECRETS_KINDS}")
-        if entry["secrets"] == "sandbox" and entry["state"] != "local":
-            raise StatePolicyError(f"infra/data/state.yaml: stacks.{name}: the public sandbox passphrase is only "
-                                   "for a stack with state: local")
-        stacks[name] = StackState(name, entry["state"], entry["secrets"])
-    checkpoints = _require(document, "checkpoints", dict)
-    keep, max_age = checkpoints.get("keep"), checkpoints.get("maxAgeMinutes")
-    if not isinstance(keep, int) or keep < 1 or not isinstance(max_age, int) or max_age < 1:
-        raise StatePolicyError(f"infra/data/state.yaml: checkpoints = {checkpoints!r}: keep and maxAgeMinutes "
-                               "must be positive integers")
-    return StatePolicy(
-        shared_backend_schemes=tuple(_require(document, "sharedBackendSchemes", list)),
-        key_service_schemes=tuple(_require(document, "keyServiceSchemes", list)),
-        sandbox_passphrase=_require(document, "sandboxPassphrase", str),
-        checkpoints=CheckpointPolicy(keep, max_age),
-        stacks=stacks,
-    )
+    try:
+        return StatePolicy.model_validate(document)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        raise StatePolicyError(f"infra/data/state.yaml: {problems}") from None
+
+
+@cache
+def _load(path: Path) -> StatePolicy:
+    return parse_policy(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
 def load_policy(path: Path = STATE_DATA) -> StatePolicy:
-    return parse_policy(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return _load(path)

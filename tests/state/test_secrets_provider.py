@@ -84,11 +84,10 @@ def test_the_local_stack_with_another_passphrase_is_refused(tmp_path):
 
 
 def _key_service_policy():
-    from dataclasses import replace
-
     from infra.ops.state_policy import StackState
 
-    return replace(POLICY, stacks={**POLICY.stacks, "dev": StackState("dev", "shared", "keyService")})
+    dev = StackState(stack="dev", state="shared", secrets="keyService")
+    return POLICY.model_copy(update={"stacks": {**POLICY.stacks, "dev": dev}})
 
 
 def test_a_key_service_stack_passes_with_its_url_and_encrypted_key(tmp_path):
