@@ -29,7 +29,8 @@ _eaf_path_prepend "$EAF_REPO_ROOT/.tools/bin"
 unset -f _eaf_path_prepend
 export PATH
 
-# Local file backend under .work/ unless the caller chose another backend.
+# Local file backend under .work/ unless the caller chose another backend. Only the local stack may use it: dev and
+# prod refuse to run without the shared one, exported before sourcing this (README, "Shared state backend").
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$EAF_REPO_ROOT/.work/state}"
 # Plugins, workspace settings and credentials stay project-local instead of in ~/.pulumi.
 export PULUMI_HOME="${PULUMI_HOME:-$EAF_REPO_ROOT/.work/pulumi-home}"

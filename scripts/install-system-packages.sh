@@ -14,6 +14,9 @@ PACKAGES=(
   libvirt-dev pkg-config gcc python3-dev python3-venv
   # the local probe image: Debian's kernel + busybox initramfs + a small ext2 base disk
   linux-image-amd64 busybox-static cpio gzip e2fsprogs
+  # the shared Pulumi state backend (postgres://) and its real tier: server + psql; the tier starts its own
+  # server on loopback (tests/support/postgres.py), the package's own cluster is never started
+  postgresql-15 postgresql-client-15
   ca-certificates
 )
 

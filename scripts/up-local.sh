@@ -12,7 +12,7 @@ source scripts/env.sh
 source scripts/env-local.sh
 
 echo; echo "### pulumi up -s local"
-pulumi stack select --create local >/dev/null
+pulumi stack select --create --stack local >/dev/null
 pulumi up --yes --stack local "$@"
 
 echo; echo "### what the VMs report"

@@ -22,6 +22,8 @@ COMMANDS = (
     "infra.cli.affected_stacks",
     "infra.cli.preview_summary",
     "infra.cli.migrate",
+    "infra.cli.up",
+    "infra.cli.checkpoint",
 )
 
 
@@ -34,5 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # A command that hands options on to `pulumi` (`up`) sets `pass_through`; any other refuses unknown options.
+    args, rest = parser.parse_known_args(argv)
+    if rest and not getattr(args, "pass_through", False):
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.rest = [a for a in rest if a != "--"]
     return int(args.run(args))

@@ -10,12 +10,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.ops.state_policy import load_policy
 from tests.harness import PROJECT_DIR
 from tests.support.engine import missing_engine
 
 # What the program needs to evaluate; the copy keeps the tier's `pulumi config set` away from the repo's files.
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.local.yaml", "__main__.py", "infra", "ignition")
-LOCAL_PASSPHRASE = "eaf-local-sandbox"  # scripts/env-local.sh: the local stack's sandbox secrets
+LOCAL_PASSPHRASE = load_policy().sandbox_passphrase  # infra/data/state.yaml: the local stack's sandbox secrets
 
 
 def missing_engine_or_probe() -> str | None:

@@ -145,6 +145,8 @@ def test_execute_moves_production_to_the_spare(tmp_path: Path, engine_project: P
     journal = json.loads((tmp_path / "journal" / "m1.json").read_text(encoding="utf-8"))
     assert set(journal["steps"]) == {"bring-up-spare", "sync-data", "switch-active", "verify", "cold-spare"}
     assert journal["steps"]["bring-up-spare"]["result"]["changes"] == {"create": 1}
+    # The spare's `up` started from a checkpoint of its state, as every up of a shared stack does.
+    assert len(list((engine_project / ".work" / "checkpoints" / "prod-b").glob("prod-b-*.json"))) == 1
     assert journal["steps"]["verify"]["result"]["filesChecked"] == 3
     assert journal["steps"]["cold-spare"]["result"]["resourcesKept"] >= 1
     manifest = (tmp_path / "journal" / "m1" / "user-homes.sha256").read_text(encoding="utf-8")
