@@ -10,6 +10,7 @@ from typing import Any
 from ignition.document import MODE_PRIVATE, core_user, file_entry
 from ignition.templates import render_template
 from infra.plan.model import NetworkPlan, PlannedNode
+from infra.plan.roles import role_info
 
 KEYFILE_DIR = "/etc/NetworkManager/system-connections"
 
@@ -48,12 +49,28 @@ def network_keyfile(node: PlannedNode, network: NetworkPlan) -> str:
     )
 
 
+CHRONY_CONF = "/etc/chrony.conf"
+
+
+def chrony_config(network: NetworkPlan) -> str | None:
+    """chrony's config from the site's NTP servers; None when the stack names none (the OS image's default)."""
+    if not network.ntp_servers:
+        return None
+    return render_template("chrony.conf.j2", domain=network.domain, servers=list(network.ntp_servers))
+
+
 def node_files(node: PlannedNode, network: NetworkPlan) -> list[dict[str, Any]]:
-    """The files every node gets. The Kubernetes node name is the hostname, so it is the planned short name."""
-    return [
+    """The files every node gets. The Kubernetes node name is the hostname, so it is the planned short name. Nodes
+    outside the cluster (load balancers, bootstrap) get chrony's config here; cluster nodes get it as a
+    MachineConfig (the machine-config operator owns /etc/chrony.conf there)."""
+    files = [
         file_entry("/etc/hostname", node.hostname + "\n"),
         file_entry(keyfile_path(network), network_keyfile(node, network), mode=MODE_PRIVATE),
     ]
+    chrony = chrony_config(network)
+    if chrony is not None and not role_info(node.role).cluster_node:
+        files.append(file_entry(CHRONY_CONF, chrony))
+    return files
 
 
 def node_users(ssh_keys: Sequence[str]) -> list[dict[str, Any]]:

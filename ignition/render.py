@@ -42,7 +42,7 @@ def _document(args: IgnitionInput, node: PlannedNode, okd: OkdConfigs, files: tu
         return merged_pointer_config(version, okd.worker_pointer, "worker", files, users)
     if info.boots == "bootstrap":
         return bootstrap_config(okd.bootstrap, version, files, users)
-    lb_files, lb_units = load_balancer_parts(args)
+    lb_files, lb_units = load_balancer_parts(args, node)
     return ignition_document(version, files=files + lb_files, units=lb_units, users=users)
 
 

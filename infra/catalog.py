@@ -106,21 +106,35 @@ def versions_document() -> dict[str, Any]:
 
 class MigProfileSpec(Strict):
     compute: int = Field(ge=1)
-    memory: int = Field(ge=1)
+    memory: int = Field(ge=1, description="memory slices")
     max_count: int = Field(ge=1)
+    placements: tuple[int, ...] = Field(min_length=1, description="memory-slice indexes an instance may start at")
 
 
 class GpuModelMig(Strict):
     compute_slices: int
     memory_slices: int
+    memory_gib: int = Field(alias="memoryGiB")
     profiles: dict[str, MigProfileSpec]
+
+    def slice_gib(self, profile: str) -> int:
+        """The memory of one instance of the profile, as its name says (1g.10gb: 10)."""
+        return int(profile.rsplit(".", 1)[1].removesuffix("gb"))
 
 
 class MigLayout(Strict):
-    """Instances per GPU: every GPU of a node with this layout gets the same cut."""
+    """Instances per GPU: `per_gpu`, the same cut on every GPU of the node; or `gpus`, one cut per GPU in order."""
 
     model: str
-    per_gpu: dict[str, int]
+    per_gpu: dict[str, int] | None = None
+    gpus: tuple[dict[str, int], ...] | None = None
+
+    def cut_of(self, gpu_index: int) -> dict[str, int]:
+        return dict(self.per_gpu) if self.per_gpu is not None else dict(self.gpus[gpu_index])  # type: ignore[index]
+
+    def cuts(self) -> tuple[dict[str, int], ...]:
+        """Every distinct cut the layout names (one for per_gpu)."""
+        return (dict(self.per_gpu),) if self.per_gpu is not None else tuple(dict(c) for c in self.gpus or ())
 
 
 class MigCatalogue(Strict):

@@ -52,6 +52,7 @@ class IgnitionInput:
     plan: ClusterPlan
     spec_version: str  # Ignition spec of OKD's own configs and of ours
     haproxy_image: str
+    keepalived_image: str  # the load-balancer pair's VIPs
     lb_runtime_api: str  # HAProxy's runtime API address on the LB host
 
 

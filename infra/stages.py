@@ -17,7 +17,8 @@ def install_input(loaded: LoadedStack) -> InstallInput:
 def ignition_input(loaded: LoadedStack) -> IgnitionInput:
     pins = versions()
     return IgnitionInput(stack=loaded.stack, plan=loaded.plan, spec_version=pins.tools["ignition-spec"],
-                         haproxy_image=pins.images["haproxy"], lb_runtime_api=loaded.spec.okd.install.lb_runtime_api)
+                         haproxy_image=pins.images["haproxy"], keepalived_image=pins.images["keepalived"],
+                         lb_runtime_api=loaded.spec.okd.install.lb_runtime_api)
 
 
 def machines_input(loaded: LoadedStack) -> MachinesInput:

@@ -8,8 +8,9 @@ PACKAGES=(
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base ovmf
   # validators: virt-xml-validate (libvirt-clients + libxml2-utils), ignition-validate
   libxml2-utils ignition
-  # the real parsers of what Ignition writes: haproxy -c (haproxy.cfg), nmcli --offline (NetworkManager keyfiles)
-  haproxy network-manager
+  # the real parsers of what Ignition writes: haproxy -c (haproxy.cfg), nmcli --offline (NetworkManager keyfiles),
+  # keepalived --config-test (the load-balancer pair), chronyd -p (the nodes' time servers)
+  haproxy network-manager keepalived chrony
   # libvirt-python builds against these; the venv is made from Debian's python3
   libvirt-dev pkg-config gcc python3-dev python3-venv
   # the local probe image: Debian's kernel + busybox initramfs + a small ext2 base disk

@@ -88,6 +88,7 @@ class AppDefinition:
     secrets: tuple[SecretNeed, ...] = ()
     oidc_clients: Callable[[AppContext], tuple[OidcClient, ...]] = lambda _context: ()  # at Keycloak
     mounts_storage: bool = False  # its pods mount CVMFS/NFS: the storage app puts claims into its namespace
+    uses_credentials: bool = True  # derives internal credentials from eaf:appsSecretKey
     @property
     def config_key(self) -> str:
         return self.settings.model_config["alias_generator"](self.key)  # type: ignore[operator]

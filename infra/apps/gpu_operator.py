@@ -49,9 +49,17 @@ def offered_mig_slices(plan: ClusterPlan | None) -> dict[str, int]:
     for node in gpu_nodes(plan):
         if node.mig_layout is None:
             continue
-        for profile, count in mig.instances_per_gpu(node.mig_layout, mig_catalogue()).items():
-            offered[profile] = offered.get(profile, 0) + count * len(node.gpus)
+        for profile, count in mig.node_instances(node.mig_layout, mig_catalogue(), len(node.gpus)).items():
+            offered[profile] = offered.get(profile, 0) + count
     return dict(sorted(offered.items()))
+
+
+def unoffered_slice_fix(offered: dict[str, int]) -> str:
+    """The fix for a MIG profile no GPU worker is cut into, worded for what the stack does offer."""
+    if offered:
+        return f"use one of: {', '.join(offered)}"
+    return ("cut the GPU workers into MIG slices: set eaf:nodes.gpuWorkers.migLayout (or a node's migLayout) to a "
+            "layout of infra/data/mig-layouts.yaml, or drop the MIG profile")
 
 
 def node_layouts(settings: GpuOperatorSettings, plan: ClusterPlan) -> dict[str, str]:
@@ -64,11 +72,24 @@ def node_layouts(settings: GpuOperatorSettings, plan: ClusterPlan) -> dict[str, 
 
 
 def mig_parted_config(layouts: set[str]) -> str:
-    """mig-parted's config file: every layout the stack's nodes use, plus all-disabled."""
+    """mig-parted's config file: every layout the stack's nodes use, plus all-disabled. A layout with one cut per
+    GPU becomes one entry per distinct cut, naming the GPU indexes it applies to."""
+    catalogue = mig_catalogue()
     configs: dict[str, Any] = {NO_MIG: [{"devices": "all", "mig-enabled": False}]}
     for name in sorted(layouts - {NO_MIG}):
-        configs[name] = [{"devices": "all", "mig-enabled": True,
-                          "mig-devices": mig.instances_per_gpu(name, mig_catalogue())}]
+        layout = catalogue.layouts[name]
+        if layout.per_gpu is not None:
+            configs[name] = [{"devices": "all", "mig-enabled": True, "mig-devices": mig.instances_per_gpu(layout, 0)}]
+            continue
+        entries: list[dict[str, Any]] = []
+        for index in range(len(layout.gpus or ())):
+            cut = mig.instances_per_gpu(layout, index)
+            same = next((e for e in entries if e["mig-devices"] == cut), None)
+            if same is None:
+                entries.append({"devices": [index], "mig-enabled": True, "mig-devices": cut})
+            else:
+                same["devices"].append(index)
+        configs[name] = entries
     return yaml.safe_dump({"version": "v1", "mig-configs": configs}, sort_keys=True)
 
 

@@ -13,7 +13,7 @@ from infra.apps import objects as o
 from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup, SecretNeed
 from infra.apps.catalog import offered_profiles
 from infra.apps.credentials import JUPYTERHUB_OIDC_SECRET
-from infra.apps.gpu_operator import offered_mig_slices
+from infra.apps.gpu_operator import offered_mig_slices, unoffered_slice_fix
 from infra.apps.images import image
 from infra.apps.render import python_literals, render
 from infra.apps.storage import StorageSettings, flavour_mounts
@@ -349,7 +349,7 @@ def _profile_problems(context: AppContext, catalog: VoCatalog, where: str) -> li
             elif profile.mig_profile not in offered:
                 problems.append(Problem(f"{at}.migProfile", profile.mig_profile,
                                         "no GPU worker of this stack is cut into this MIG slice",
-                                        f"use one of: {', '.join(offered) or '(no MIG slices: no GPU workers)'}"))
+                                        unoffered_slice_fix(offered)))
     if sum(p.default for p in profiles) > 1:
         problems.append(Problem(f"{where}profiles", [p.slug for p in profiles if p.default],
                                 "more than one default profile", "mark one profile `default: true`"))

@@ -21,7 +21,8 @@ from infra.apps.app import AppDefinition
 from infra.spec.base import Strict
 
 # In build order: an app may read the settings of any other (they are all validated first), never its build.
-MODULES = ("monitoring", "gpu_operator", "jupyterhub", "dask_gateway", "triton", "keycloak", "mlflow", "storage")
+MODULES = ("node_settings", "monitoring", "gpu_operator", "jupyterhub", "dask_gateway", "triton", "keycloak", "mlflow",
+           "storage")
 
 
 @cache

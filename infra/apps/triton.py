@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 
 from infra.apps import objects as o
 from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup
-from infra.apps.gpu_operator import offered_mig_slices
+from infra.apps.gpu_operator import offered_mig_slices, unoffered_slice_fix
 from infra.apps.images import image
 from infra.apps.olm import operator_manifests
 from infra.spec.apps import AppSettings, Compute, compute
@@ -170,7 +170,7 @@ def problems(context: AppContext) -> list[Problem]:
     if settings.mig_profile not in offered:
         return [Problem("eaf:apps.triton.migProfile", settings.mig_profile,
                         "no GPU worker of this stack is cut into this MIG slice",
-                        f"use one of: {', '.join(offered) or '(none)'}")]
+                        unoffered_slice_fix(offered))]
     if settings.max_replicas > offered[settings.mig_profile]:
         return [Problem("eaf:apps.triton.maxReplicas", settings.max_replicas,
                         f"only {offered[settings.mig_profile]} {settings.mig_profile} slice(s) exist",

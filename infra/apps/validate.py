@@ -35,7 +35,8 @@ def app_problems(apps, plan: ClusterPlan | None, present_secrets: Set[str] | Non
         return []
     problems = images.image_problems(images.pinned_images())
     if present_secrets is not None:
-        needs = [APPS_KEY_NEED, *(need for d in enabled for need in d.secrets)]
+        needs = [*([APPS_KEY_NEED] if any(d.uses_credentials for d in enabled) else []),
+                 *(need for d in enabled for need in d.secrets)]
         problems += [Problem(f"eaf:{need.key}", None, f"required secret is missing: {need.why}",
                              need.fix.replace("{stack}", stack))
                      for need in needs if need.key not in present_secrets]

@@ -21,7 +21,7 @@ class BringUpArgs:
     work_dir: str
     expected_nodes: tuple[str, ...]  # host names of controllers, workers and GPU workers: all must be Ready
     csr_minutes: int
-    lb_host: str | None  # the load balancer's address, None when the stack has no LB VM (an external LB)
+    load_balancers: tuple[tuple[str, str], ...]  # (node, address) of each LB VM; none: the site's own balancer
     lb_runtime_api: str
 
 
@@ -32,7 +32,7 @@ def bring_up_args(install: InstallInput, work_dir: str) -> BringUpArgs:
         work_dir=work_dir,
         expected_nodes=tuple(sorted(n.hostname for n in install.plan.with_flag(cluster_node=True))),
         csr_minutes=settings.csr_approval_minutes,
-        lb_host=str(lbs[0].ip) if lbs else None,
+        load_balancers=tuple((n.name, str(n.ip)) for n in lbs),
         lb_runtime_api=settings.lb_runtime_api,
     )
 
@@ -48,16 +48,13 @@ class BringUp(pulumi.ComponentResource):
         self.bootstrap_complete = step_command(f"{name}-wait-bootstrap-complete", Step(
             create="wait-bootstrap-complete", update="keep", environment=work, triggers=triggers,
             timeout_minutes=WAIT_TIMEOUT_MINUTES), parent=self, depends_on=[installer.ignition_configs, *machines])
-        after_bootstrap: list[pulumi.Resource] = []
-        if args.lb_host is not None:
-            # The LB's HAProxy config always lists the bootstrap (health-checked), so its Ignition never changes;
-            # the bootstrap leaves the rotation at runtime here, and its VM goes with eaf:nodes.bootstrap.enabled.
-            self.lb_remove_bootstrap = step_command(f"{name}-lb-remove-bootstrap", Step(
-                create="lb-remove-bootstrap", update="keep", triggers=triggers,
-                environment={"EAF_LB_HOST": args.lb_host, "EAF_LB_SSH_USER": "core",
-                             "EAF_LB_RUNTIME_API": args.lb_runtime_api}), parent=self,
-                depends_on=[self.bootstrap_complete])
-            after_bootstrap.append(self.lb_remove_bootstrap)
+        # Each LB's HAProxy config always lists the bootstrap (health-checked), so its Ignition never changes; the
+        # bootstrap leaves every balancer's rotation at runtime here, and its VM goes with eaf:nodes.bootstrap.enabled.
+        after_bootstrap = [step_command(f"{name}-{node}-remove-bootstrap", Step(
+            create="lb-remove-bootstrap", update="keep", triggers=triggers,
+            environment={"EAF_LB_HOST": address, "EAF_LB_SSH_USER": "core",
+                         "EAF_LB_RUNTIME_API": args.lb_runtime_api}), parent=self,
+            depends_on=[self.bootstrap_complete]) for node, address in args.load_balancers]
         # Its update runs the approval again: a node added later (say a worker) gets its CSRs approved too.
         self.approve_csrs = step_command(f"{name}-approve-csrs", Step(
             create="approve-csrs", update="approve-csrs", triggers=triggers,

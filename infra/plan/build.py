@@ -8,48 +8,54 @@ from ipaddress import IPv4Address
 from infra.catalog import mig_catalogue
 from infra.plan import mig
 from infra.plan.addresses import host_address, mac_for, usable_host_numbers
+from infra.plan.groups import NodeGroupPlan, node_groups
 from infra.plan.model import ClusterPlan, DataDiskPlan, GpuAssignment, HostPlan, NetworkPlan, PlannedNode, Role
 from infra.plan.placement import Demand, place
 from infra.plan.roles import role_info
 from infra.spec.cluster import ClusterSpec
 from infra.spec.errors import Problem
-from infra.spec.nodes import NodeGroup, NodePin, SingleNode
+from infra.spec.nodes import NodePin, SingleNode
 
 
 @dataclass(frozen=True)
 class _Wanted:
     name: str
-    role: Role
-    path: str  # config path of the group
-    shape: NodeGroup | SingleNode
+    group: NodeGroupPlan
     pin: NodePin
-    pin_path: str  # config path of the node's pin
+    pin_path: str  # config path of the node's pins
     offset: int  # host number in the CIDR unless pinned
 
+    @property
+    def role(self) -> Role:
+        return self.group.role
 
-def _wanted_nodes(spec: ClusterSpec) -> tuple[list[_Wanted], list[Problem]]:
-    """Every node the spec asks for, role by role in the role table's order, each group in index order."""
+    @property
+    def path(self) -> str:
+        return self.group.path
+
+    @property
+    def mig_layout(self) -> str | None:
+        return (self.pin.mig_layout or self.group.mig_layout) if role_info(self.role).gpus else None
+
+
+def _wanted_nodes(groups: list[NodeGroupPlan]) -> tuple[list[_Wanted], list[Problem]]:
+    """Every node the groups ask for, each group in index order."""
     wanted: list[_Wanted] = []
     problems: list[Problem] = []
-    for role in Role:
-        info = role_info(role)
-        group = spec.nodes.group(info.config_key)
-        path = f"eaf:nodes.{info.config_key}"
-        offset = spec.network.offsets.start(info.offset_key)
-        if isinstance(group, SingleNode):
-            if group.enabled:
-                wanted.append(_Wanted(info.stem, role, path, group, group.pin, f"{path}.pin", offset))
-            continue
-        names = [f"{info.stem}-{i}" for i in range(group.count)]
-        for unknown in sorted(set(group.nodes) - set(names)):
+    seen: dict[str, str] = {}
+    for group in groups:
+        for unknown in sorted(set(group.pins) - set(group.names)):
             problems.append(Problem(
-                f"{path}.nodes.{unknown}", unknown,
-                f"no such node: the group has count {group.count}",
-                f"pin one of: {', '.join(names) or '(none: count is 0)'}",
+                group.pin_paths[unknown], unknown, f"no such node: the group has {len(group.names)} node(s)",
+                f"pin one of: {', '.join(group.names) or '(none: count is 0)'}",
             ))
-        for i, name in enumerate(names):
-            wanted.append(_Wanted(name, role, path, group, group.nodes.get(name, NodePin()),
-                                  f"{path}.nodes.{name}", offset + i))
+        for i, name in enumerate(group.names):
+            if name in seen:
+                problems.append(Problem(group.path, name, f"node {name} is also a node of {seen[name]}: node "
+                                        "names come from the group's name", "rename the pool"))
+                continue
+            seen[name] = group.path
+            wanted.append(_Wanted(name, group, group.pin(name), group.pin_paths[name], group.offset + i))
     return wanted, problems
 
 
@@ -62,6 +68,15 @@ def _bootstrap_ip(spec: ClusterSpec, ips: dict[str, IPv4Address]) -> IPv4Address
     assert isinstance(single, SingleNode)
     address = single.pin.ip or host_address(spec.network.cidr, spec.network.offsets.start(info.offset_key))
     return None if address in ips.values() else address
+
+
+def _vips(spec: ClusterSpec, wanted: list[_Wanted]) -> dict[str, IPv4Address]:
+    """The API and ingress virtual IPs a load-balancer pair holds with keepalived; none for a single balancer."""
+    if len([w for w in wanted if w.role is Role.LOAD_BALANCER]) < 2:
+        return {}
+    net = spec.network
+    return {"api VIP": net.api_vip or host_address(net.cidr, net.offsets.api_vip),
+            "ingress VIP": net.ingress_vip or host_address(net.cidr, net.offsets.ingress_vip)}
 
 
 def _check_controller_count(spec: ClusterSpec) -> list[Problem]:
@@ -95,17 +110,26 @@ def _check_network(spec: ClusterSpec) -> list[Problem]:
     return problems
 
 
-def _check_mig(spec: ClusterSpec) -> list[Problem]:
-    layout = spec.nodes.gpu_workers.mig_layout
-    if layout is None or spec.nodes.gpu_workers.count == 0:
-        return []
-    reasons = mig.layout_problems(layout, mig_catalogue())
-    return [Problem("eaf:nodes.gpuWorkers.migLayout", layout, "; ".join(reasons),
-                    "pick a layout from infra/data/mig-layouts.yaml made for this GPU model, or fix the layout there")
-            ] if reasons else []
+def _check_mig(wanted: list[_Wanted]) -> list[Problem]:
+    problems = []
+    checked: set[tuple[str, str, int]] = set()
+    for w in wanted:
+        layout = w.mig_layout
+        where = f"{w.pin_path}.migLayout" if w.pin.mig_layout else f"{w.path}.migLayout"
+        gpus_key = (where, layout, len(w.pin.gpus) if w.pin.gpus is not None else w.group.gpus_per_node)
+        if layout is None or gpus_key in checked:
+            continue
+        checked.add(gpus_key)
+        gpus = len(w.pin.gpus) if w.pin.gpus is not None else w.group.gpus_per_node
+        reasons = mig.layout_problems(layout, mig_catalogue(), gpus)
+        if reasons:
+            problems.append(Problem(where, layout, "; ".join(reasons), "pick a layout from infra/data/mig-layouts"
+                                    ".yaml made for this GPU model, or fix the layout there"))
+    return problems
 
 
-def _addresses(spec: ClusterSpec, wanted: list[_Wanted]) -> tuple[dict[str, IPv4Address], list[Problem]]:
+def _addresses(spec: ClusterSpec, wanted: list[_Wanted], vips: dict[str, IPv4Address]
+               ) -> tuple[dict[str, IPv4Address], list[Problem]]:
     net = spec.network
     usable = usable_host_numbers(net.cidr)
     gateway = net.gateway or host_address(net.cidr, 1)
@@ -122,7 +146,11 @@ def _addresses(spec: ClusterSpec, wanted: list[_Wanted]) -> tuple[dict[str, IPv4
             f"{len(usable)} usable addresses",
             f"use a larger network (e.g. /{max(net.cidr.prefixlen - 2, 8)}), fewer nodes, or lower eaf:network.offsets",
         ))
-    owner: dict[IPv4Address, str] = {gateway: "the gateway"}
+    owner: dict[IPv4Address, str] = {gateway: "the gateway", **{ip: f"the {what}" for what, ip in vips.items()}}
+    for what, ip in vips.items():
+        if ip not in net.cidr:
+            problems.append(Problem(f"eaf:network.{'apiVip' if what.startswith('api') else 'ingressVip'}", str(ip),
+                                    f"the {what} is outside {net.cidr}", f"pick a free address inside {net.cidr}"))
     for w in wanted:
         pinned = w.pin.ip is not None
         ip = w.pin.ip if pinned else host_address(net.cidr, w.offset) if w.offset in usable else None
@@ -159,11 +187,52 @@ def _unique(values: dict[str, str], what: str, path_of: dict[str, str]) -> list[
     return problems
 
 
+def _demand(w: _Wanted, layout_models: dict[str, str | None]) -> Demand:
+    group = w.group
+    return Demand(
+        node=w.name, group_path=w.path, pin_path=w.pin_path, role=w.role, vcpu=group.vcpu,
+        memory_gib=group.memory_gib, disk_gib=group.disk_gib + sum(d.size_gib for d in group.data_disks),
+        gpus_wanted=group.gpus_per_node if role_info(w.role).gpus and w.pin.gpus is None else 0,
+        pinned_host=w.pin.host, pinned_gpus=w.pin.gpus, gpu_model=layout_models.get(w.name),
+        allowed_hosts=group.hosts)
+
+
+def _layout_model_problems(wanted: list[_Wanted], layout_models: dict[str, str | None],
+                           gpus_of: dict[str, tuple[tuple[str, str], ...]]) -> list[Problem]:
+    problems = []
+    for w in wanted:
+        model = layout_models.get(w.name)
+        for address, gpu_model in gpus_of.get(w.name, ()):
+            if model is not None and gpu_model != model:
+                problems.append(Problem(
+                    f"{w.pin_path}.migLayout" if w.pin.mig_layout else f"{w.path}.migLayout", w.mig_layout,
+                    f"the layout is for {model}, but {w.name} gets GPU {address}, an {gpu_model}",
+                    f"pick a layout made for {gpu_model} in infra/data/mig-layouts.yaml"))
+    return problems
+
+
+def _models_nowhere(wanted: list[_Wanted], layout_models: dict[str, str | None],
+                    spec: ClusterSpec) -> list[Problem]:
+    """A layout for a GPU model no host has: named at the layout, before placement words it as missing room."""
+    on_hosts = sorted({g.model.value for h in spec.hosts for g in h.gpus})
+    problems = []
+    for w in wanted:
+        model = layout_models.get(w.name)
+        if model is not None and model not in on_hosts:
+            problems.append(Problem(
+                f"{w.pin_path}.migLayout" if w.pin.mig_layout else f"{w.path}.migLayout", w.mig_layout,
+                f"the layout is for {model}, but no host in eaf:hosts has an {model} "
+                f"(their GPUs: {', '.join(on_hosts) or 'none'})",
+                f"pick a layout made for {' or '.join(on_hosts) or 'the hosts GPUs'} in infra/data/mig-layouts.yaml"))
+            layout_models[w.name] = None
+    return problems
+
+
 def build_plan(spec: ClusterSpec, stack: str) -> tuple[ClusterPlan | None, list[Problem]]:
-    problems = _check_controller_count(spec) + _check_network(spec) + _check_mig(spec)
-    wanted, more = _wanted_nodes(spec)
-    problems += more
-    ips, more = _addresses(spec, wanted)
+    wanted, problems = _wanted_nodes(node_groups(spec))
+    problems += _check_controller_count(spec) + _check_network(spec) + _check_mig(wanted)
+    vips = _vips(spec, wanted)
+    ips, more = _addresses(spec, wanted, vips)
     problems += more
 
     cluster = spec.cluster.name
@@ -173,37 +242,19 @@ def build_plan(spec: ClusterSpec, stack: str) -> tuple[ClusterPlan | None, list[
     problems += _unique(macs, "MAC address", {n: f"{p}.mac" for n, p in pin_path.items()})
     problems += _unique(hostnames, "hostname", {n: f"{p}.hostname" for n, p in pin_path.items()})
 
-    gpu_group = spec.nodes.gpu_workers
-    layout_model = mig.layout_model(gpu_group.mig_layout, mig_catalogue()) if gpu_group.mig_layout else None
-    demands = [
-        Demand(
-            node=w.name, group_path=w.path, pin_path=w.pin_path, role=w.role, vcpu=w.shape.vcpu,
-            memory_gib=w.shape.memory_gib,
-            disk_gib=w.shape.disk_gib + sum(d.size_gib for d in getattr(w.shape, "data_disks", ())),
-            gpus_wanted=gpu_group.gpus_per_node if role_info(w.role).gpus and w.pin.gpus is None else 0,
-            pinned_host=w.pin.host, pinned_gpus=w.pin.gpus, gpu_model=layout_model,
-        )
-        for w in wanted
-    ]
-    placement, more = place(spec.hosts, demands)
-    problems += more
-    if layout_model is not None:
-        for node, gpus in sorted(placement.gpus_of.items()):
-            for address, model in gpus:
-                if model != layout_model:
-                    problems.append(Problem(
-                        "eaf:nodes.gpuWorkers.migLayout", gpu_group.mig_layout,
-                        f"the layout is for {layout_model}, but {node} gets GPU {address}, an {model}",
-                        f"pick a layout made for {model} in infra/data/mig-layouts.yaml",
-                    ))
+    catalogue = mig_catalogue()
+    layout_models = {w.name: mig.layout_model(w.mig_layout, catalogue) if w.mig_layout else None for w in wanted}
+    problems += _models_nowhere(wanted, layout_models, spec)
+    placement, more = place(spec.hosts, [_demand(w, layout_models) for w in wanted])
+    problems += more + _layout_model_problems(wanted, layout_models, placement.gpus_of)
     if problems:
         return None, problems
 
     net = spec.network
     gateway = net.gateway or host_address(net.cidr, 1)
-    lb_ip = ips.get(role_info(Role.LOAD_BALANCER).stem)
+    lb_ips = [ips[w.name] for w in wanted if w.role is Role.LOAD_BALANCER]
     controllers = [ips[w.name] for w in wanted if w.role is Role.CONTROLLER]
-    api_ip = lb_ip or controllers[0]
+    api_ip = vips.get("api VIP") or (lb_ips[0] if lb_ips else controllers[0])
     hosts = tuple(
         HostPlan(h.name, h.uri, h.pool.name, h.pool.path, h.cpus, h.memory_gib, h.pool.capacity_gib)
         for h in spec.hosts
@@ -211,17 +262,19 @@ def build_plan(spec: ClusterSpec, stack: str) -> tuple[ClusterPlan | None, list[
     network = NetworkPlan(
         name=net.name or cluster, mode=net.mode, bridge=net.bridge, cidr=net.cidr, gateway=gateway,
         prefix_length=net.cidr.prefixlen, mtu=net.mtu, dns_servers=net.dns_servers, domain=spec.cluster.domain,
-        api_ip=api_ip, ingress_ip=lb_ip or api_ip, bootstrap_ip=_bootstrap_ip(spec, ips),
+        api_ip=api_ip, ingress_ip=vips.get("ingress VIP") or (lb_ips[0] if lb_ips else api_ip),
+        bootstrap_ip=_bootstrap_ip(spec, ips), ntp_servers=net.ntp_servers,
     )
     nodes = tuple(
         PlannedNode(
             name=w.name, role=w.role, hostname=hostnames[w.name], fqdn=f"{hostnames[w.name]}.{spec.cluster.domain}",
             domain_name=f"{cluster}-{w.name}", host=placement.host_of[w.name], ip=ips[w.name], mac=macs[w.name],
-            vcpu=w.shape.vcpu, memory_mib=int(round(w.shape.memory_gib * 1024)), disk_gib=w.shape.disk_gib,
-            firmware=w.shape.firmware,
-            data_disks=tuple(DataDiskPlan(d.name, d.size_gib) for d in getattr(w.shape, "data_disks", ())),
+            vcpu=w.group.vcpu, memory_mib=int(round(w.group.memory_gib * 1024)), disk_gib=w.group.disk_gib,
+            firmware=w.group.firmware,
+            data_disks=tuple(DataDiskPlan(d.name, d.size_gib) for d in w.group.data_disks),
             gpus=tuple(GpuAssignment(placement.host_of[w.name], a, m) for a, m in placement.gpus_of.get(w.name, ())),
-            mig_layout=gpu_group.mig_layout if role_info(w.role).gpus else None,
+            mig_layout=w.mig_layout, pool=w.group.name, labels=tuple(sorted(w.group.labels.items())),
+            taints=tuple((t.key, t.value, t.effect) for t in w.group.taints),
         )
         for w in wanted
     )

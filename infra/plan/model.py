@@ -45,6 +45,9 @@ class PlannedNode:
     data_disks: tuple[DataDiskPlan, ...] = ()
     gpus: tuple[GpuAssignment, ...] = ()
     mig_layout: str | None = None
+    pool: str = ""  # the group it belongs to: a worker pool's name, or the role's stem (ctrl, lb, bootstrap)
+    labels: tuple[tuple[str, str], ...] = ()  # Kubernetes labels its Node gets (worker pools)
+    taints: tuple[tuple[str, str, str], ...] = ()  # (key, value, effect)
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class NetworkPlan:
     # backend either way, so switching the node off never changes the balancer's Ignition. None only when another
     # node holds that address.
     bootstrap_ip: IPv4Address | None
+    ntp_servers: tuple[str, ...] = ()  # the site's time servers every node's chrony uses
 
 
 @dataclass(frozen=True)

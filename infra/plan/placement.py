@@ -25,6 +25,7 @@ class Demand:
     pinned_host: str | None = None
     pinned_gpus: tuple[str, ...] | None = None
     gpu_model: str | None = None  # for GPU workers with a MIG layout: the model the layout is for
+    allowed_hosts: tuple[str, ...] = ()  # the pool's hosts; empty: any host
 
 
 @dataclass
@@ -155,9 +156,12 @@ def place(hosts: tuple[Host, ...], demands: list[Demand]) -> tuple[Placement, li
         key=lambda d: (role_info(d.role).placement_rank, position[d.node]),
     )
     one_host_each_applies = len(hosts) >= 3
+    # Hosts a pool names in its `hosts` are that pool's: other nodes go there only when nowhere else has room.
+    pool_hosts = {h for d in demands for h in d.allowed_hosts}
     for demand in pending:
         info = role_info(demand.role)
-        candidates = [h for h in hosts if _fits(free[h.name], demand)]
+        candidates = [h for h in hosts if _fits(free[h.name], demand)
+                      and (not demand.allowed_hosts or h.name in demand.allowed_hosts)]
         if demand.gpus_wanted:
             candidates = [
                 h for h in candidates
@@ -171,6 +175,9 @@ def place(hosts: tuple[Host, ...], demands: list[Demand]) -> tuple[Placement, li
             # only go to a GPU host (the plain ones hold a controller already) goes there rather than nowhere.
             plain = [h for h in candidates if not h.gpus]
             candidates = plain or candidates
+        if not demand.allowed_hosts:
+            shared = [h for h in candidates if h.name not in pool_hosts]
+            candidates = shared or candidates
         if not candidates:
             needs = ["room for it"]
             if demand.gpus_wanted:

@@ -11,8 +11,11 @@ from infra.spec.base import Strict
 
 
 class AddressOffsets(Strict):
-    """Host numbers inside the CIDR where each role's addresses start (node i gets offset + i)."""
+    """Host numbers inside the CIDR where each role's addresses start (node i gets offset + i), and of the virtual
+    IPs a load-balancer pair holds."""
 
+    api_vip: int = Field(3, ge=2, description="load-balancer pair: the API VIP (api, api-int)")
+    ingress_vip: int = Field(4, ge=2, description="load-balancer pair: the ingress VIP (*.apps)")
     load_balancer: int = Field(5, ge=2)
     bootstrap: int = Field(9, ge=2)
     controllers: int = Field(10, ge=2)
@@ -38,3 +41,9 @@ class Network(Strict):
     dns_servers: tuple[IPv4Address, ...] = Field((), description="upstream resolvers (bridge: the nodes' DNS)")
     mtu: int = Field(1500, ge=1280, le=9000)
     offsets: AddressOffsets = AddressOffsets()
+    api_vip: IPv4Address | None = Field(None, description="load-balancer pair: the API VIP (default: offsets.apiVip)")
+    ingress_vip: IPv4Address | None = Field(None, description="load-balancer pair: the ingress VIP (default: "
+                                            "offsets.ingressVip)")
+    ntp_servers: tuple[str, ...] = Field((), description="the site's NTP servers (host names or addresses) every "
+                                         "node's chrony uses; empty: nat/route networks use the gateway, bridge "
+                                         "networks must name them")

@@ -19,20 +19,42 @@ def _gpu_hostnames(stack: str) -> set[str]:
     return {n.hostname for n in loaded.plan.by_role(Role.GPU_WORKER)}
 
 
+def _mig_labels(stack: str) -> dict[str, str]:
+    return {p["metadata"]["name"]: p["metadata"]["labels"]["nvidia.com/mig.config"]
+            for p in patches_for(stack) if p["kind"] == "Node" and "nvidia.com/mig.config" in p["metadata"]["labels"]}
+
+
+def _mig_config(stack: str) -> dict:
+    config = named(manifests_for(stack), "ConfigMap", "eaf-mig-parted-config", "nvidia-gpu-operator")
+    return yaml.safe_load(config["data"]["config.yaml"])["mig-configs"]
+
+
 @pytest.mark.parametrize("stack", DEPLOYED_STACKS)
-def test_every_gpu_worker_gets_its_mig_layout_label(stack):
-    labels = {p["metadata"]["name"]: p["metadata"]["labels"] for p in patches_for(stack) if p["kind"] == "Node"}
+def test_every_gpu_worker_and_no_other_node_gets_a_mig_layout_label(stack):
     # ignition/node.py writes the short hostname to /etc/hostname: the kubelet registers the node under it.
-    assert set(labels) == _gpu_hostnames(stack), f"{stack}: labels for {sorted(labels)}"
-    assert all(value == {"nvidia.com/mig.config": "eaf-mixed"} for value in labels.values()), labels
+    assert set(_mig_labels(stack)) == _gpu_hostnames(stack)
+
+
+def test_dev_labels_each_a100_server_with_its_own_layout():
+    assert _mig_labels("dev") == {"gpu-0": "eaf-dev-4gpu", "gpu-1": "eaf-dev-3gpu"}
+
+
+@pytest.mark.parametrize("stack", ["prod-a", "prod-b"])
+def test_prod_gpu_workers_share_the_facility_layout(stack):
+    assert set(_mig_labels(stack).values()) == {"eaf-mixed"}
 
 
 def test_mig_parted_config_cuts_each_a100_into_10_20_and_40_gb_slices():
-    config = named(manifests_for("dev"), "ConfigMap", "eaf-mig-parted-config", "nvidia-gpu-operator")
-    parsed = yaml.safe_load(config["data"]["config.yaml"])
-    assert parsed["mig-configs"]["eaf-mixed"] == [
+    assert _mig_config("prod-a")["eaf-mixed"] == [
         {"devices": "all", "mig-enabled": True, "mig-devices": {"1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1}}]
-    assert parsed["mig-configs"]["all-disabled"] == [{"devices": "all", "mig-enabled": False}]
+    assert _mig_config("prod-a")["all-disabled"] == [{"devices": "all", "mig-enabled": False}]
+
+
+def test_a_per_gpu_layout_becomes_one_mig_parted_entry_per_distinct_cut():
+    # mig-parted's `devices` are the node's GPU indices, in the order the node lists its GPUs.
+    assert _mig_config("dev")["eaf-dev-4gpu"] == [
+        {"devices": [0, 1, 2], "mig-enabled": True, "mig-devices": {"1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1}},
+        {"devices": [3], "mig-enabled": True, "mig-devices": {"1g.10gb": 4, "3g.40gb": 1}}]
 
 
 def test_cluster_policy_uses_the_mixed_strategy_and_our_mig_config():
@@ -76,7 +98,7 @@ def test_a_layout_without_20gb_slices_is_refused_for_the_20gb_gpu_profiles():
     from tests.harness import run_stack
 
     with pytest.raises(ConfigError) as caught:
-        run_stack("dev", overrides={"nodes": {"gpuWorkers": {"migLayout": "eaf-small-slices"}}})
+        run_stack("prod-a", overrides={"nodes": {"gpuWorkers": {"migLayout": "eaf-small-slices"}}})
     message = str(caught.value)
     assert "profiles[3].migProfile = '2g.20gb'" in message, message
     assert "no GPU worker of this stack is cut into this MIG slice" in message and "use one of: 1g.10gb" in message
@@ -102,7 +124,7 @@ def test_a_node_with_another_layout_gets_its_own_label_and_mig_config():
     plan = type(loaded.plan)(**{**loaded.plan.__dict__, "nodes": nodes})
     groups = {g.name: g.manifests for g in gpu_operator.build(app_context("dev", loaded.spec.apps, plan)).groups}
     labels = {m["metadata"]["name"]: m["metadata"]["labels"]["nvidia.com/mig.config"] for m in groups["node-labels"]}
-    assert labels == {"gpu-0": "eaf-mixed", "gpu-1": "whole-gpu"}
+    assert labels == {"gpu-0": "eaf-dev-4gpu", "gpu-1": "whole-gpu"}
     config = yaml.safe_load(groups["config"][0]["data"]["config.yaml"])
     assert config["mig-configs"]["whole-gpu"] == [{"devices": "all", "mig-enabled": True,
                                                    "mig-devices": {"7g.80gb": 1}}]

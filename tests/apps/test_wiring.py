@@ -29,7 +29,8 @@ def test_the_cluster_provider_and_so_every_app_object_waits_for_the_install_to_c
 def test_each_app_is_its_own_component(stack):
     components = sorted(r.type for r in run_for(stack).resources if r.type.startswith("eaf:apps:"))
     assert components == ["eaf:apps:DaskGateway", "eaf:apps:GpuOperator", "eaf:apps:JupyterHub", "eaf:apps:Keycloak",
-                          "eaf:apps:Mlflow", "eaf:apps:Monitoring", "eaf:apps:Storage", "eaf:apps:Triton"]
+                          "eaf:apps:Mlflow", "eaf:apps:Monitoring", "eaf:apps:NodeSettings", "eaf:apps:Storage",
+                          "eaf:apps:Triton"]
 
 
 def test_the_local_stack_registers_no_app_object():

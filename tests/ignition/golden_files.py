@@ -15,7 +15,7 @@ from tests.ignition.support import SSH_KEYS, loaded_stack, okd_fixture_configs
 GOLDEN_DIR = Path(__file__).parent / "golden"
 GOLDEN_STACK = "dev"
 # role -> the node of that role whose config is kept
-GOLDEN_NODES = {"load-balancer": "lb", "bootstrap": "bootstrap", "controller": "ctrl-0", "worker": "worker-0",
+GOLDEN_NODES = {"load-balancer": "lb-0", "bootstrap": "bootstrap", "controller": "ctrl-0", "worker": "worker-0",
                 "gpu-worker": "gpu-0"}
 
 

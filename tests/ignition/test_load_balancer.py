@@ -1,4 +1,4 @@
-"""The load balancer: HAProxy from the pinned image, backends from the plan."""
+"""The load balancer(s): HAProxy from the pinned image, backends from the plan; a pair holds VIPs with keepalived."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ API_SECTIONS = ("api-server-6443", "machine-config-server-22623")
 INGRESS_SECTIONS = ("ingress-router-80", "ingress-router-443")
 
 
-def _lb(stack: str, overrides: dict | None = None) -> Decoded:
+def _lb(stack: str, overrides: dict | None = None, index: int = 0) -> Decoded:
     loaded = loaded_stack(stack, json.dumps(overrides) if overrides else None)
-    return Decoded.of(render_node(ignition_input(loaded), loaded.plan.node("lb"), okd_fixture_configs(), SSH_KEYS))
+    node = loaded.plan.by_role(Role.LOAD_BALANCER)[index]
+    return Decoded.of(render_node(ignition_input(loaded), node, okd_fixture_configs(), SSH_KEYS))
 
 
 def _servers(stack: str, overrides: dict | None = None) -> dict[str, list[tuple[str, str]]]:
@@ -58,7 +59,8 @@ def test_ingress_backends_come_from_the_ingress_dns_name(stack):
     templates = _templates(stack)
     for section in INGRESS_SECTIONS:
         words = templates[section].split()
-        assert words[1:4] == ["ingress", "1-64", f"{plan.ingress_name}:{_port(section)}"], templates[section]
+        slots = plan.network.cidr.num_addresses - 2
+        assert words[1:4] == ["ingress", f"1-{slots}", f"{plan.ingress_name}:{_port(section)}"], templates[section]
         assert "resolvers cluster" in templates[section] and "check port 1936" in templates[section]
 
 
@@ -83,8 +85,9 @@ def test_changing_the_worker_count_does_not_change_the_balancers_ignition():
     """Otherwise adding a worker would replace the balancer VM (and cut the API off while it boots)."""
     two = loaded_stack("local")
     three = loaded_stack("local", json.dumps({"nodes": {"workers": {"count": 3}}}))
-    assert render_node(ignition_input(two), two.plan.node("lb"), okd_fixture_configs(), SSH_KEYS) == \
-        render_node(ignition_input(three), three.plan.node("lb"), okd_fixture_configs(), SSH_KEYS)
+    for index, node in enumerate(two.plan.by_role(Role.LOAD_BALANCER)):
+        assert render_node(ignition_input(two), node, okd_fixture_configs(), SSH_KEYS) == render_node(
+            ignition_input(three), three.plan.by_role(Role.LOAD_BALANCER)[index], okd_fixture_configs(), SSH_KEYS)
 
 
 def test_turning_the_bootstrap_node_off_does_not_change_the_balancers_ignition():
@@ -92,9 +95,10 @@ def test_turning_the_bootstrap_node_off_does_not_change_the_balancers_ignition()
     loaded_on = loaded_stack("dev")
     loaded_off = loaded_stack("dev", json.dumps({"nodes": {"bootstrap": {"enabled": False}}}))
     assert "bootstrap" not in [n.name for n in loaded_off.plan.nodes], "the override must remove the bootstrap node"
-    on = render_node(ignition_input(loaded_on), loaded_on.plan.node("lb"), okd_fixture_configs(), SSH_KEYS)
-    off = render_node(ignition_input(loaded_off), loaded_off.plan.node("lb"), okd_fixture_configs(), SSH_KEYS)
-    assert on == off, "dev/lb: the balancer's Ignition depends on the bootstrap switch"
+    for node in ("lb-0", "lb-1"):
+        on = render_node(ignition_input(loaded_on), loaded_on.plan.node(node), okd_fixture_configs(), SSH_KEYS)
+        off = render_node(ignition_input(loaded_off), loaded_off.plan.node(node), okd_fixture_configs(), SSH_KEYS)
+        assert on == off, f"dev/{node}: the balancer's Ignition depends on the bootstrap switch"
 
 
 def test_every_backend_is_health_checked():
@@ -123,3 +127,70 @@ def test_runtime_api_listens_where_the_okd_bring_up_disables_the_bootstrap_backe
     config = _lb("prod-b").file_text("/etc/haproxy/haproxy.cfg")
     assert f"stats socket ipv4@{loaded.spec.okd.install.lb_runtime_api} level admin" in config
     assert loaded.spec.okd.install.lb_runtime_api.startswith("127.0.0.1:"), "admin socket must stay on loopback"
+
+
+def test_at_a_hundred_workers_every_ingress_node_has_a_server_slot():
+    from tests.support.scale import scaled
+
+    overrides = scaled(100)
+    plan = loaded_stack("prod-a", json.dumps(overrides)).plan
+    (template,) = {t.split()[2] for t in _templates("prod-a", overrides).values()}
+    assert int(template.split("-")[1]) >= len(plan.ingress_nodes) == 110, (template, len(plan.ingress_nodes))
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod-a", "prod-b"])
+def test_the_two_balancers_run_on_different_hosts(stack):
+    balancers = loaded_stack(stack).plan.by_role(Role.LOAD_BALANCER)
+    assert [n.name for n in balancers] == ["lb-0", "lb-1"] and balancers[0].host != balancers[1].host, balancers
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod-a"])
+def test_api_and_ingress_resolve_to_the_pairs_virtual_ips(stack):
+    plan = loaded_stack(stack).plan
+    net = plan.network
+    balancer_ips = {n.ip for n in plan.by_role(Role.LOAD_BALANCER)}
+    assert (net.api_ip, net.ingress_ip) == (net.cidr[3], net.cidr[4]), (net.api_ip, net.ingress_ip)
+    assert not {net.api_ip, net.ingress_ip} & balancer_ips, "a VIP must not be a balancer's own address"
+
+
+def test_each_vip_prefers_another_balancer_and_both_track_haproxy():
+    first = _lb("dev", index=0).file_text("/etc/keepalived/keepalived.conf.in")
+    second = _lb("dev", index=1).file_text("/etc/keepalived/keepalived.conf.in")
+
+    def priorities(text: str) -> dict[str, int]:
+        found, instance = {}, None
+        for line in text.splitlines():
+            words = line.split()
+            if words[:1] == ["vrrp_instance"]:
+                instance = words[1]
+            elif words[:1] == ["priority"] and instance:
+                found[instance] = int(words[1])
+        return found
+
+    assert priorities(first) == {"api": 150, "ingress": 100} and priorities(second) == {"api": 100, "ingress": 150}
+    assert first.count("track_process {") == 2 == second.count("track_process {"), "both VIPs must follow HAProxy"
+
+
+def test_the_pair_talks_unicast_to_each_other():
+    plan = loaded_stack("dev").plan
+    lb0, lb1 = plan.by_role(Role.LOAD_BALANCER)
+    text = _lb("dev", index=0).file_text("/etc/keepalived/keepalived.conf.in")
+    assert f"unicast_src_ip {lb0.ip}" in text and f"        {lb1.ip}\n" in text, text
+
+
+def test_keepalived_runs_the_pinned_image_after_finding_its_interface():
+    unit = _lb("dev").units()["keepalived.service"]["contents"]
+    image = versions().images["keepalived"]
+    assert f" {image} keepalived " in unit and "--network host" in unit and "NET_ADMIN" in unit, unit
+    assert "ip -o -4 addr show to" in unit and "@INTERFACE@" in unit, "the interface is found at start"
+
+
+def test_a_single_balancer_runs_no_keepalived():
+    assert "keepalived.service" not in _lb("local").units()
+
+
+@pytest.mark.parametrize("stack", ["dev", "local"])
+def test_no_balancer_updates_and_reboots_on_its_own(stack):
+    for index in range(len(loaded_stack(stack).plan.by_role(Role.LOAD_BALANCER))):
+        text = _lb(stack, index=index).file_text("/etc/zincati/config.d/90-eaf-no-auto-updates.toml")
+        assert "[updates]\nenabled = false\n" in text, text

@@ -1,14 +1,17 @@
-"""The text files read back by the programs that will read them at boot: HAProxy and NetworkManager."""
+"""The text files read back by the programs that will read them at boot: HAProxy, keepalived, chrony and
+NetworkManager."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
 import pytest
 
-from ignition.load_balancer import haproxy_config
-from ignition.node import network_keyfile
+from ignition.load_balancer import haproxy_config, keepalived_config
+from ignition.node import chrony_config, network_keyfile
+from infra.plan.model import Role
 from infra.stages import ignition_input
 from tests.harness import STACKS
 from tests.ignition.decode import keyfile
@@ -50,3 +53,43 @@ def test_networkmanager_reads_every_keyfile_as_planned(stack):
         got = (understood["ethernet"]["mac-address"].lower(), understood["ipv4"]["address1"].split(",")[0],
                understood["ipv4"]["method"])
         assert got == (node.mac, f"{node.ip}/{net.prefix_length}", "manual"), f"{stack}/{node.name}: {got}"
+
+
+@pytest.fixture
+def vrrp_namespace():
+    """A network namespace with one up interface (a bridge: this kernel has no dummy driver). keepalived refuses
+    loopback for VRRP and checks that the interface exists, so the check runs where the interface name is real."""
+    name = f"eaf-kat-{os.getpid()}"
+    ip = _tool("ip", "iproute2")
+    subprocess.run([ip, "netns", "add", name], check=True, timeout=30)
+    try:
+        subprocess.run([ip, "-n", name, "link", "add", "eaf0", "type", "bridge"], check=True, timeout=30)
+        subprocess.run([ip, "-n", name, "link", "set", "eaf0", "up"], check=True, timeout=30)
+        yield [ip, "netns", "exec", name]
+    finally:
+        subprocess.run([ip, "netns", "delete", name], check=True, timeout=30)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod-a", "prod-b"])
+def test_keepalived_accepts_each_balancers_config(stack, tmp_path, vrrp_namespace):
+    """keepalived --config-test, on the config as the unit writes it (the interface filled in)."""
+    args = ignition_input(loaded_stack(stack))
+    for node in args.plan.by_role(Role.LOAD_BALANCER):
+        path = tmp_path / f"{node.name}.conf"
+        path.write_text(keepalived_config(args, node).replace("@INTERFACE@", "eaf0"), encoding="utf-8")
+        result = subprocess.run([*vrrp_namespace, _tool("keepalived", "keepalived"), "--config-test", "--use-file",
+                                 str(path)], capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 0, f"{stack}/{node.name} keepalived.conf: {result.stdout}{result.stderr}"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod-a"])
+def test_chrony_reads_the_nodes_config_and_uses_the_sites_servers(stack, tmp_path):
+    """chronyd -p parses the file with chrony's own code and prints the configuration it understood."""
+    plan = loaded_stack(stack).plan
+    path = tmp_path / "chrony.conf"
+    path.write_text(chrony_config(plan.network), encoding="utf-8")
+    result = subprocess.run([_tool("chronyd", "chrony"), "-p", "-f", str(path)], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, f"{stack} chrony.conf: {result.stderr}"
+    servers = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("server ")]
+    assert servers == list(plan.network.ntp_servers), result.stdout

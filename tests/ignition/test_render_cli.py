@@ -91,9 +91,9 @@ def test_render_expand_writes_each_nodes_files_and_units_readable(tmp_path):
     out = tmp_path / "dev"
     result = _render("--stack", "dev", "--out", str(out), "--okd-assets", str(OKD_FIXTURES), "--expand")
     assert result.returncode == 0, result.stderr
-    assert (out / "lb.d/files/etc/hostname").read_text() == "lb\n", "dev/lb hostname"
-    assert "server ctrl-0 " in (out / "lb.d/files/etc/haproxy/haproxy.cfg").read_text(), "dev/lb haproxy.cfg"
-    assert (out / "lb.d/units/haproxy.service").read_text().startswith("# HAProxy"), "dev/lb unit"
+    assert (out / "lb-0.d/files/etc/hostname").read_text() == "lb-0\n", "dev/lb-0 hostname"
+    assert "server ctrl-0 " in (out / "lb-0.d/files/etc/haproxy/haproxy.cfg").read_text(), "dev/lb-0 haproxy.cfg"
+    assert (out / "lb-0.d/units/haproxy.service").read_text().startswith("# HAProxy"), "dev/lb-0 unit"
     assert "22623/config/master" in (out / "ctrl-0.d/merged-0.ign").read_text(), "dev/ctrl-0 merged pointer"
     assert (out / "gpu-0.d/kernel-arguments").read_text().split() == ["rd.driver.blacklist=nouveau",
                                                                        "modprobe.blacklist=nouveau"], "dev/gpu-0"

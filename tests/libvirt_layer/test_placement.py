@@ -23,6 +23,8 @@ def plan_of(stack: str, overrides: Mapping[str, Any] | None = None, unpin_gpus: 
     own = read_stack_file(PROJECT_DIR, stack)
     if unpin_gpus:  # overrides merge mappings key by key, so pins can only be dropped here
         own["nodes"]["gpuWorkers"].pop("nodes", None)
+        # dev's MIG layouts are per pinned node; unpinned nodes share the facility's per-GPU one.
+        own["nodes"]["gpuWorkers"].setdefault("migLayout", "eaf-mixed")
     own = deep_merge(own, dict(overrides or {}))
     return load_spec(stack, own, PROJECT_DIR, check_secrets=False).plan
 

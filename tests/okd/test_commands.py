@@ -37,19 +37,22 @@ def test_bootstrap_complete_waits_for_every_vm(monkeypatch):
     monkeypatch.setattr(infra.libvirt, "create_machines", lambda *a: captured.append(original(*a)) or captured[-1])
     run = run_stack("dev")
     vms = {resource._name for resource in captured[0].domains.values()}  # noqa: SLF001 - the registered name
-    assert len(vms) == 10, f"dev: expected 10 VMs, the machine layer made {sorted(vms)}"
+    # 2 load balancers, bootstrap, 3 controllers, 3 workers, 4 old-GPU workers, 2 GPU workers.
+    assert len(vms) == 15, f"dev: expected 15 VMs, the machine layer made {sorted(vms)}"
     missing = vms - _depends_on(run, "okd-bring-up-wait-bootstrap-complete")
     assert not missing, f"wait-bootstrap-complete does not wait for {sorted(missing)}"
 
 
-def test_bootstrap_leaves_the_load_balancer_after_bootstrap_complete_and_before_install_complete(stack_runs):
+@pytest.mark.parametrize("balancer, address", [("lb-0", "10.42.16.5"), ("lb-1", "10.42.16.6")])
+def test_bootstrap_leaves_each_load_balancer_after_bootstrap_complete_and_before_install_complete(
+        stack_runs, balancer, address):
     run = stack_runs("dev")
-    remove = run.named("okd-bring-up-lb-remove-bootstrap")
+    remove = run.named(f"okd-bring-up-{balancer}-remove-bootstrap")
     assert "okd-bring-up-wait-bootstrap-complete" in _depends_on(run, remove.name), remove.urn
     assert remove.name in _depends_on(run, "okd-bring-up-wait-install-complete")
     environment = remove.inputs["environment"]
-    assert (environment["EAF_LB_SSH_USER"], environment["EAF_LB_HOST"]) == ("core", "10.42.16.5"), \
-        f"{remove.urn}: core@ the LB's planned address (offset 5 of 10.42.16.0/24)"
+    assert (environment["EAF_LB_SSH_USER"], environment["EAF_LB_HOST"]) == ("core", address), \
+        f"{remove.urn}: core@ the balancer's planned address (offsets 5, 6 of 10.42.16.0/24)"
 
 
 def test_node_configs_wait_for_the_installers_ignition(stack_runs):
@@ -161,7 +164,8 @@ def test_fetch_uses_the_pinned_installer(stack_runs):
 def test_csr_approval_expects_every_cluster_node(stack_runs):
     approve = stack_runs("dev").named("okd-bring-up-approve-csrs")
     expected = approve.inputs["environment"]["EAF_EXPECTED_NODES"].split(",")
-    assert len(expected) == 3 + 3 + 2, f"{approve.urn}: {expected}"
+    # controllers, workers, old-GPU workers, GPU workers
+    assert len(expected) == 3 + 3 + 4 + 2, f"{approve.urn}: {expected}"
     assert not any("lb" in n or "bootstrap" in n for n in expected), expected
 
 

@@ -61,7 +61,7 @@ def test_install_config_replicas_count_controllers_and_all_workers(stack_runs, s
     workers = len(loaded.plan.by_role(Role.WORKER)) + len(loaded.plan.by_role(Role.GPU_WORKER))
     assert config["controlPlane"]["replicas"] == len(loaded.plan.by_role(Role.CONTROLLER)) == 3, stack
     assert config["compute"][0]["replicas"] == workers, f"{stack}: workers + GPU workers = {workers}"
-    assert workers == {"dev": 5, "prod-a": 4, "prod-b": 4}[stack]
+    assert workers == {"dev": 9, "prod-a": 4, "prod-b": 4}[stack]  # dev: 3 workers, 4 old-GPU workers, 2 GPU workers
 
 
 @pytest.mark.parametrize("stack", DEPLOYED_STACKS)

@@ -9,8 +9,9 @@ def test_bridge_stack_exports_a_dhcp_reservation_per_node_and_okd_dns_names(stac
     placement = run.outputs["placement"]
     assert len(records["dhcp"]) == len(placement.splitlines()) - 1
     names = {r["name"]: r["value"] for r in records["dns"]}
-    assert names["api.eaf-prod-a.fnal.gov"] == names["api-int.eaf-prod-a.fnal.gov"] == "10.42.32.5"
-    assert names["*.apps.eaf-prod-a.fnal.gov"] == "10.42.32.5"
+    # The load-balancer pair's virtual IPs (offsets 3 and 4), not either balancer's own address.
+    assert names["api.eaf-prod-a.fnal.gov"] == names["api-int.eaf-prod-a.fnal.gov"] == "10.42.32.3"
+    assert names["*.apps.eaf-prod-a.fnal.gov"] == "10.42.32.4"
     assert names["ctrl-0.eaf-prod-a.fnal.gov"] == "10.42.32.10"
 
 
