@@ -291,11 +291,11 @@ def test_a_failing_pods_events_and_log_reach_the_test_output(cluster, api, names
         namespace, _pod("crasher", _busybox(cluster), "echo crash-marker-42 >&2; exit 3", restart="Always")
     )
 
-    def restarted() -> bool:
+    def backing_off() -> bool:
         statuses = core.read_namespaced_pod("crasher", namespace).status.container_statuses or []
-        return any(status.restart_count >= 1 for status in statuses)
+        return any(s.state.waiting is not None and s.state.waiting.reason == "CrashLoopBackOff" for s in statuses)
 
-    _wait_for(restarted, "crasher restarted")
+    _wait_for(backing_off, "crasher in CrashLoopBackOff")
     with pytest.raises(AssertionError) as failure, diagnose_on_failure(api, [namespace]):
         raise AssertionError("the app did not come up")
     dump = "\n".join(failure.value.__notes__)
