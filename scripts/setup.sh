@@ -2,7 +2,7 @@
 # Everything a fresh Debian machine needs; each step is cached, so a second run takes seconds.
 #   Debian packages, virtualenv, Pulumi engine (Go), the Kubernetes tools (Go: etcd, the control plane, kubelet,
 #   kube-proxy, CoreDNS, local-path-provisioner), libvirtd, the local probe image.
-# The Kubernetes tools' build (the longest step, ~9 min cold on 2 cores) runs in the background from the start and
+# The Kubernetes tools' build (the longest step, ~25 CPU-minutes cold) runs in the background from the start and
 # overlaps the rest. `--local`: only what `pulumi up -s local` needs (no Kubernetes tools).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

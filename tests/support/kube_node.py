@@ -35,6 +35,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
@@ -250,11 +251,15 @@ class LocalKubeCluster:
             self._prepare_node_netns()
             self._mask_kubelet_tunables()
             self._start_containerd()
-            self._start_apiserver()
+            # The images go into containerd while the API server comes up (it takes the longer).
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                imported = pool.submit(self._import_node_images)
+                try:
+                    self._start_apiserver()
+                finally:
+                    imported.result()
             self.timings["apiserver_ready"] = time.monotonic() - began
             self._start_control_plane()
-            self._wait_containerd()
-            self.import_images(self.images.all())
             self._create_cgroup_root()
             self._start_node_agents()
             self._wait_node_ready(began)
@@ -420,6 +425,10 @@ class LocalKubeCluster:
             )
         )
         self._spawn("containerd", ["containerd", "--config", str(config)])
+
+    def _import_node_images(self) -> None:
+        self._wait_containerd()
+        self.import_images(self.images.all())
 
     def _wait_containerd(self) -> None:
         deadline = time.monotonic() + 60
@@ -780,3 +789,5 @@ def kube_cluster(request: pytest.FixtureRequest) -> Iterator[LocalKubeCluster]:
         yield cluster
     finally:
         cluster.stop()
+        leftovers = cluster.leftovers()
+        assert not leftovers, f"the one-node cluster left things behind: {leftovers}"
