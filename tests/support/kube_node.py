@@ -40,13 +40,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
-import jinja2
 import pytest
 import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes import utils as k8s_utils
 
+from infra.templates import render
 from tests.support import images as image_tools
 from tests.support.apiserver import BIN_DIR, REPO_ROOT, ApiServerSettings, LocalApiServer, report_line
 from tests.support.apiserver_pki import CertPair, ServingNames, issue_client_cert, issue_serving_cert
@@ -129,10 +129,7 @@ def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
 
 
 def _render(template: str, **values: object) -> str:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
-    )
-    return env.get_template(template).render(**values)
+    return render(TEMPLATES, template, **values)
 
 
 def missing_prerequisites(bin_dir: Path = BIN_DIR) -> list[str]:
