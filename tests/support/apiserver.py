@@ -120,6 +120,7 @@ class LocalApiServer:
         ready_timeout: float = DEFAULT_READY_TIMEOUT,
         settings: ApiServerSettings | None = None,
         work_dir: Path | None = None,
+        log_dir: Path | None = None,
     ) -> None:
         self._bin_dir = bin_dir
         self._work_root = work_root
@@ -128,6 +129,8 @@ class LocalApiServer:
         # A given work_dir belongs to the caller: stop() leaves it in place.
         self._own_work_dir = work_dir is None
         self.work_dir: Path | None = work_dir
+        # Logs live in the work dir unless the caller keeps them elsewhere (to outlive it).
+        self._log_dir = log_dir
         self.url: str | None = None
         self.startup_seconds: float | None = None
         self._pki: ApiServerPki | None = None
@@ -152,11 +155,11 @@ class LocalApiServer:
 
     @property
     def etcd_log(self) -> Path:
-        return self._require_work_dir() / "etcd.log"
+        return (self._log_dir or self._require_work_dir()) / "etcd.log"
 
     @property
     def apiserver_log(self) -> Path:
-        return self._require_work_dir() / "kube-apiserver.log"
+        return (self._log_dir or self._require_work_dir()) / "kube-apiserver.log"
 
     def start(self) -> LocalApiServer:
         if self._apiserver is not None:

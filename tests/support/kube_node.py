@@ -19,9 +19,15 @@ and sets them when they differ. This machine is shared, so the cluster does not 
 namespace the differing /proc/sys files are covered by files holding the values kubelet wants, which it reads
 and then leaves alone. Nothing else is masked, and the real values stay untouched.
 
-Use from a conftest.py:
+Use from a conftest.py and a test:
 
     from tests.support.kube_node import kube_cluster  # noqa: F401  (session fixture)
+
+    def test_hub(kube_cluster):
+        kube_cluster.import_images([build_image(hub_spec)])          # tests/support/images.py
+        with kube_cluster.api_client() as api, diagnose_on_failure(api, ["hub"]):
+            ...                                                      # kubeconfig: kube_cluster.kubeconfig_path
+        # From this host, Services are reached as NodePorts: http://{kube_cluster.node_address}:{node_port}/
 """
 
 from __future__ import annotations
@@ -48,7 +54,14 @@ from kubernetes import utils as k8s_utils
 
 from infra.templates import render
 from tests.support import images as image_tools
-from tests.support.apiserver import BIN_DIR, REPO_ROOT, ApiServerSettings, LocalApiServer, report_line
+from tests.support.apiserver import (
+    BIN_DIR,
+    REPO_ROOT,
+    ApiServerSettings,
+    ApiServerStartError,
+    LocalApiServer,
+    report_line,
+)
 from tests.support.apiserver_pki import CertPair, ServingNames, issue_client_cert, issue_serving_cert
 from tests.support.node_images import NodeImages, build_node_images
 from tests.support.node_namespaces import NodeNamespaces, kill_and_wait
@@ -268,8 +281,11 @@ class LocalKubeCluster:
                 self.timings["addons_ready"] = time.monotonic() - began
         except BaseException as error:
             detail = self._startup_report()
-            self.stop()
-            if isinstance(error, KubeClusterError | TimeoutError):
+            try:
+                self.stop()
+            except KubeClusterError as teardown:
+                detail += f"\n(and the teardown after the failed start: {teardown})"
+            if isinstance(error, KubeClusterError | ApiServerStartError | image_tools.ImageImportError | TimeoutError):
                 raise KubeClusterError(f"{error}\n{detail}") from error
             raise
         self.timings["startup"] = time.monotonic() - began
@@ -466,7 +482,11 @@ class LocalKubeCluster:
         apiserver_dir = self._require_work_dir() / "apiserver"
         apiserver_dir.mkdir()
         self.apiserver = LocalApiServer(
-            bin_dir=self._bin_dir, ready_timeout=self.options.ready_timeout, settings=settings, work_dir=apiserver_dir
+            bin_dir=self._bin_dir,
+            ready_timeout=self.options.ready_timeout,
+            settings=settings,
+            work_dir=apiserver_dir,
+            log_dir=self.log_dir,
         )
         self.apiserver.start()
 
