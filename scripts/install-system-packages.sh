@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the project needs on a fresh machine: libvirt/QEMU (TCG is enough), the validators, what
-# libvirt-python compiles against, and what the probe image is built from. Idempotent; quick when all are present.
+# libvirt-python compiles against, what the probe image is built from, and the one-node Kubernetes' runtime.
+# Idempotent; quick when all are present.
 set -euo pipefail
 
 PACKAGES=(
@@ -18,6 +19,9 @@ PACKAGES=(
   # the shared Pulumi state backend (postgres://) and its real tier: server + psql; the tier starts its own
   # server on loopback (tests/support/postgres.py), the package's own cluster is never started
   postgresql-15 postgresql-client-15
+  # the one-node Kubernetes of the apps tier (tests/support/kube_node.py): container runtime, pod network,
+  # kube-proxy's iptables/conntrack; libc6-dev for the statically linked pause binary of the sandbox image
+  containerd runc containernetworking-plugins iptables conntrack socat libc6-dev
   ca-certificates
 )
 

@@ -7,8 +7,12 @@ directories pull in from their conftest.py:
 
     from tests.support.apiserver import kube_apiserver  # noqa: F401
 
-There are no nodes, controllers or scheduler: the server validates, defaults and stores
-objects, nothing runs them. Good for server-side dry-run (tests/support/dryrun.py).
+By default there are no nodes, controllers or scheduler: the server validates, defaults and
+stores objects, nothing runs them. Good for server-side dry-run (tests/support/dryrun.py).
+The one-node cluster (tests/support/kube_node.py) starts the same class with
+`ApiServerSettings(with_nodes=True, ...)` inside the node's namespaces: node and RBAC
+authorization, service-account admission, a kubelet client identity and the `kubernetes`
+Service's endpoint pointing at the node address.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
@@ -32,7 +37,7 @@ import pytest
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
-from tests.support.apiserver_pki import ApiServerPki, create_pki
+from tests.support.apiserver_pki import ApiServerPki, CertPair, ServingNames, create_pki, issue_client_cert
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = REPO_ROOT / ".tools" / "bin"
@@ -46,6 +51,32 @@ _LOG_TAIL_LINES = 40
 # A cluster IP range is mandatory even though nothing routes it; it only has to not
 # collide with anything the tests create.
 _SERVICE_CIDR = "10.96.0.0/16"
+
+
+@dataclass(frozen=True)
+class ApiServerSettings:
+    """Where etcd and the API server run and what the server enforces; the defaults are the node-less tier's."""
+
+    # argv prefix every process is started with, e.g. nsenter into a node's network namespace
+    launcher: tuple[str, ...] = ()
+    bind_address: str = "127.0.0.1"
+    advertise_address: str = "127.0.0.1"
+    # None: a free port on this host (only without a launcher, whose namespace has ports of its own)
+    secure_port: int | None = None
+    etcd_client_port: int | None = None
+    etcd_peer_port: int | None = None
+    service_cidr: str = _SERVICE_CIDR
+    serving_names: ServingNames = field(default_factory=ServingNames)
+    # Real nodes will register: Node+RBAC authorization, ServiceAccount and NodeRestriction admission, the lease
+    # endpoint reconciler, and a client identity for the server's calls to kubelets.
+    with_nodes: bool = False
+
+    def __post_init__(self) -> None:
+        if self.launcher and None in (self.secure_port, self.etcd_client_port, self.etcd_peer_port):
+            raise ValueError(
+                "ApiServerSettings: secure_port, etcd_client_port and etcd_peer_port must be given with a launcher; "
+                "why: a free port of this host says nothing about the launcher's network namespace"
+            )
 
 
 class MissingK8sToolsError(RuntimeError):
@@ -83,15 +114,27 @@ class LocalApiServer:
     """etcd and kube-apiserver on 127.0.0.1 with free ports and a temporary data directory."""
 
     def __init__(
-        self, bin_dir: Path = BIN_DIR, work_root: Path = WORK_ROOT, ready_timeout: float = DEFAULT_READY_TIMEOUT
+        self,
+        bin_dir: Path = BIN_DIR,
+        work_root: Path = WORK_ROOT,
+        ready_timeout: float = DEFAULT_READY_TIMEOUT,
+        settings: ApiServerSettings | None = None,
+        work_dir: Path | None = None,
+        log_dir: Path | None = None,
     ) -> None:
         self._bin_dir = bin_dir
         self._work_root = work_root
         self.ready_timeout = ready_timeout
-        self.work_dir: Path | None = None
+        self.settings = settings or ApiServerSettings()
+        # A given work_dir belongs to the caller: stop() leaves it in place.
+        self._own_work_dir = work_dir is None
+        self.work_dir: Path | None = work_dir
+        # Logs live in the work dir unless the caller keeps them elsewhere (to outlive it).
+        self._log_dir = log_dir
         self.url: str | None = None
         self.startup_seconds: float | None = None
         self._pki: ApiServerPki | None = None
+        self._kubelet_client: CertPair | None = None
         self._etcd: subprocess.Popen | None = None
         self._apiserver: subprocess.Popen | None = None
         self._log_files: list = []
@@ -105,12 +148,18 @@ class LocalApiServer:
         return self.work_dir / "kubeconfig"
 
     @property
+    def pki(self) -> ApiServerPki:
+        if self._pki is None:
+            raise RuntimeError("LocalApiServer is not started")
+        return self._pki
+
+    @property
     def etcd_log(self) -> Path:
-        return self._require_work_dir() / "etcd.log"
+        return (self._log_dir or self._require_work_dir()) / "etcd.log"
 
     @property
     def apiserver_log(self) -> Path:
-        return self._require_work_dir() / "kube-apiserver.log"
+        return (self._log_dir or self._require_work_dir()) / "kube-apiserver.log"
 
     def start(self) -> LocalApiServer:
         if self._apiserver is not None:
@@ -119,14 +168,21 @@ class LocalApiServer:
         apiserver_bin = _require_binary("kube-apiserver", self._bin_dir)
 
         began = time.monotonic()
-        self._work_root.mkdir(parents=True, exist_ok=True)
-        self.work_dir = Path(tempfile.mkdtemp(prefix="session-", dir=self._work_root))
-        self._pki = create_pki(self.work_dir / "pki")
+        if self._own_work_dir:
+            self._work_root.mkdir(parents=True, exist_ok=True)
+            self.work_dir = Path(tempfile.mkdtemp(prefix="session-", dir=self._work_root))
+        self._pki = create_pki(self.work_dir / "pki", self.settings.serving_names)
+        if self.settings.with_nodes:
+            self._kubelet_client = issue_client_cert(
+                self._pki, "apiserver-kubelet-client", "kube-apiserver-kubelet-client", ("system:masters",)
+            )
         # Registered before anything starts so an interpreter exit never leaves servers behind.
         atexit.register(self.stop)
         try:
             etcd_url = self._start_etcd(etcd_bin)
-            self._wait_for_etcd(etcd_url, began)
+            if not self.settings.launcher:
+                # Inside a launcher's namespace etcd is out of this process's reach; /readyz covers it.
+                self._wait_for_etcd(etcd_url, began)
             self._start_apiserver(apiserver_bin, etcd_url)
             self._write_kubeconfig()
             self._wait_for_readyz(began)
@@ -154,7 +210,7 @@ class LocalApiServer:
             handle.close()
         self._log_files = []
         atexit.unregister(self.stop)
-        if self.work_dir is not None and not keep_work_dir:
+        if self.work_dir is not None and self._own_work_dir and not keep_work_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
     @property
@@ -200,12 +256,14 @@ class LocalApiServer:
     def _spawn(self, argv: list[str], log_path: Path) -> subprocess.Popen:
         log = log_path.open("wb")
         self._log_files.append(log)
-        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [*self.settings.launcher, *argv], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        )
 
     def _start_etcd(self, etcd_bin: Path) -> str:
         work_dir = self._require_work_dir()
-        client_url = f"http://127.0.0.1:{_free_port()}"
-        peer_url = f"http://127.0.0.1:{_free_port()}"
+        client_url = f"http://127.0.0.1:{self.settings.etcd_client_port or _free_port()}"
+        peer_url = f"http://127.0.0.1:{self.settings.etcd_peer_port or _free_port()}"
         self._etcd = self._spawn(
             [
                 str(etcd_bin),
@@ -226,15 +284,16 @@ class LocalApiServer:
 
     def _start_apiserver(self, apiserver_bin: Path, etcd_url: str) -> None:
         pki = self._pki
+        settings = self.settings
         work_dir = self._require_work_dir()
-        port = _free_port()
-        self.url = f"https://127.0.0.1:{port}"
+        port = settings.secure_port or _free_port()
+        self.url = f"https://{settings.advertise_address}:{port}"
         self._apiserver = self._spawn(
             [
                 str(apiserver_bin),
                 f"--etcd-servers={etcd_url}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
+                f"--bind-address={settings.bind_address}",
+                f"--advertise-address={settings.advertise_address}",
                 f"--secure-port={port}",
                 f"--cert-dir={work_dir / 'apiserver-certs'}",
                 f"--tls-cert-file={pki.serving_cert}",
@@ -243,19 +302,36 @@ class LocalApiServer:
                 f"--service-account-key-file={pki.service_account_pub}",
                 f"--service-account-signing-key-file={pki.service_account_key}",
                 "--service-account-issuer=https://kubernetes.default.svc",
-                f"--service-cluster-ip-range={_SERVICE_CIDR}",
-                # RBAC like a real cluster; the admin client is in system:masters.
-                "--authorization-mode=RBAC",
-                # The reconciler refuses a loopback advertise address; nothing here needs
-                # the kubernetes Service endpoints anyway.
-                "--endpoint-reconciler-type=none",
-                # No token controller runs, so pods naming a service account would be
-                # rejected for a reason that says nothing about the manifests (as envtest).
-                "--disable-admission-plugins=ServiceAccount",
+                f"--service-cluster-ip-range={settings.service_cidr}",
                 "--allow-privileged=true",
+                *(self._node_args() if settings.with_nodes else self._nodeless_args()),
             ],
             self.apiserver_log,
         )
+
+    @staticmethod
+    def _nodeless_args() -> list[str]:
+        return [
+            # RBAC like a real cluster; the admin client is in system:masters.
+            "--authorization-mode=RBAC",
+            # The reconciler refuses a loopback advertise address; nothing here needs
+            # the kubernetes Service endpoints anyway.
+            "--endpoint-reconciler-type=none",
+            # No token controller runs, so pods naming a service account would be
+            # rejected for a reason that says nothing about the manifests (as envtest).
+            "--disable-admission-plugins=ServiceAccount",
+        ]
+
+    def _node_args(self) -> list[str]:
+        return [
+            # What kubeadm configures: kubelets limited to their own node's objects, RBAC for the rest.
+            "--authorization-mode=Node,RBAC",
+            "--enable-admission-plugins=NodeRestriction",
+            f"--kubelet-client-certificate={self._kubelet_client.cert}",
+            f"--kubelet-client-key={self._kubelet_client.key}",
+            f"--kubelet-certificate-authority={self._pki.ca_cert}",
+            "--kubelet-preferred-address-types=InternalIP",
+        ]
 
     def _ssl_context(self) -> ssl.SSLContext:
         pki = self._pki
