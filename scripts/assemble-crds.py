@@ -230,7 +230,7 @@ def main() -> int:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        results = build(sources, args.go, args.controller_gen, args.crds_module.resolve(), staging)
+        results = build(sources, args.go, str(Path(args.controller_gen).resolve()), args.crds_module.resolve(), staging)
     except PinError as error:
         shutil.rmtree(staging, ignore_errors=True)
         print(f"[build-crds] ERROR: {error}", file=sys.stderr)
