@@ -14,6 +14,8 @@ PACKAGES=(
   haproxy network-manager keepalived chrony
   # libvirt-python builds against these; the venv is made from Debian's python3
   libvirt-dev pkg-config gcc python3-dev python3-venv
+  # scripts/assemble-crds.py (scripts/build-crds.sh) runs on Debian's python3 beside the venv's set-up
+  python3-yaml
   # the local probe image: Debian's kernel + busybox initramfs + a small ext2 base disk
   linux-image-amd64 busybox-static cpio gzip e2fsprogs
   # the shared Pulumi state backend (postgres://) and its real tier: server + psql; the tier starts its own

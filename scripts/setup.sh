@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian machine needs; each step is cached, so a second run takes seconds.
 #   Debian packages, virtualenv, Pulumi engine (Go), the Kubernetes tools (Go: etcd, the control plane, kubelet,
-#   kube-proxy, CoreDNS, local-path-provisioner), libvirtd, the local probe image.
+#   kube-proxy, CoreDNS, local-path-provisioner), the upstream CRDs (Go module proxy + controller-gen), libvirtd,
+#   the local probe image.
 # The Kubernetes tools' build (the longest step, ~25 CPU-minutes cold) runs in the background from the start and
-# overlaps the rest. `--local`: only what `pulumi up -s local` needs (no Kubernetes tools).
+# overlaps the rest; the CRD build (it runs on Debian's python3-yaml) starts in the background once the Debian
+# packages are in. `--local`: only what `pulumi up -s local` needs (no Kubernetes tools, no CRDs).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -28,6 +30,14 @@ if ! $only_local; then
 fi
 
 step "Debian packages";             bash scripts/install-system-packages.sh
+
+crds_pid=""
+crds_log="$root/.work/logs/build-crds.log"
+if ! $only_local; then
+  echo "### upstream CRDs: building in the background (log: ${crds_log#"$root"/})"
+  bash scripts/build-crds.sh > "$crds_log" 2>&1 &
+  crds_pid=$!
+fi
 step "Python virtualenv";           bash scripts/setup-venv.sh
 step "Pulumi engine";               bash scripts/bootstrap-engine.sh
 step "libvirtd";                    bash scripts/start-libvirtd.sh
@@ -41,5 +51,15 @@ if [ -n "$k8s_pid" ]; then
     exit 1
   fi
   grep -E "^\[build-k8s-tools\] (done|  |.*: built)" "$k8s_log" || tail -n 5 "$k8s_log"
+fi
+if [ -n "$crds_pid" ]; then
+  step "upstream CRDs"
+  if ! wait "$crds_pid"; then
+    tail -n 40 "$crds_log" >&2
+    echo "setup: building the upstream CRDs failed (full log: $crds_log)" >&2
+    exit 1
+  fi
+  # A module the Go proxy refused is not a set-up failure: the CRD tier fails its kinds by name.
+  grep -E "^\[build-crds\] (CRDs|controller-gen|[0-9]+ CRDs|.*REFUSED)" "$crds_log" | tail -n 12 || tail -n 5 "$crds_log"
 fi
 echo; echo "### set-up complete in $(( $(date +%s) - start )) s"

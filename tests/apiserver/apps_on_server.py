@@ -1,8 +1,9 @@
 """The apps layer's objects on a real kube-apiserver: one stack at a time, from a clean slate.
 
 Every object `manifests_for(stack)` lists goes to the server: Namespaces are created for real, everything else is
-dry-run with strict field validation (tests/support/dryrun.py). What a vanilla server cannot judge (OKD platform
-APIs, upstream operators' custom resources) is set aside and counted, never faked with made-up CRDs.
+dry-run with strict field validation (tests/support/dryrun.py). OKD platform kinds and upstream operators' custom
+resources are judged by their real upstream CRDs (tests/support/crds.py, built by scripts/build-crds.sh), installed
+beforehand as OKD and OLM would have; whatever still has no CRD is set aside and counted, never faked.
 
 Why one stack at a time: the stacks use the same namespace names, and only namespaces are stored. A namespace left
 over from an earlier stack would hide a stack that forgets to create its own, so each stack starts on a server
@@ -32,6 +33,7 @@ from infra.spec.layering import read_stack_file
 from infra.spec.load import LoadedStack, load_spec
 from tests.apps.manifests import manifests_for, patches_for
 from tests.harness import TEST_SECRETS
+from tests.support.crds import UpstreamCrds
 from tests.support.dryrun import (
     CRD_API_PATH,
     STATUS_NOT_SENT,
@@ -218,6 +220,7 @@ class StackCheck:
     not_checkable: list[NotCheckable]
     crds: int  # the project's own CustomResourceDefinitions, created for real
     own_custom_resources: int  # custom resources of those CRDs, dry-run against their schemas
+    upstream_custom_resources: int  # objects of OKD / operator kinds, dry-run against their upstream CRDs
     patches: int
     patch_rejections: list[Rejection]
     dry_run_seconds: float
@@ -230,7 +233,8 @@ class StackCheck:
         kinds = ", ".join(f"{kind} {count}" for kind, count in self.not_checkable_by_kind().items())
         return (f"[apps on kube-apiserver] {self.stack}: {self.total} objects, {self.checked} checked by the server "
                 f"({len(self.rejections)} rejected) in {self.dry_run_seconds:.2f}s, among them {self.crds} CRDs of "
-                f"the project's own created for real and {self.own_custom_resources} custom resource(s) of them; "
+                f"the project's own created for real and {self.own_custom_resources} custom resource(s) of them, "
+                f"{self.upstream_custom_resources} object(s) of OKD/operator kinds against their upstream CRDs; "
                 f"{self.patches} Node patch(es) "
                 f"dry-run applied ({len(self.patch_rejections)} rejected); not checkable here: "
                 f"{len(self.not_checkable)} ({kinds})")
@@ -266,8 +270,10 @@ def stack_state_removed_afterwards(client: ApiClient, manifests: list[dict[str, 
             delete_crd(client, name)
 
 
-def check_stack(stack: str, client: ApiClient) -> StackCheck:
-    """All of the stack's apps objects and patches against the server, leaving the server as it found it."""
+def check_stack(stack: str, client: ApiClient, upstream: UpstreamCrds) -> StackCheck:
+    """All of the stack's apps objects and patches against the server, leaving the server as it found it.
+
+    `upstream` are the upstream CRDs already installed on the server (tests/support/crds.py)."""
     manifests = manifests_for(stack)
     patches = patches_for(stack)
     leftovers = stored_state(client, manifests)
@@ -293,9 +299,13 @@ def check_stack(stack: str, client: ApiClient) -> StackCheck:
     unchecked = {n.ref for n in result.not_checkable}
     own_custom = [m for m in manifests if (ObjectRef.of(m).group, m["kind"]) in crd_kinds
                   and ObjectRef.of(m) not in unchecked]
+    upstream_kinds = {(c.group, c.kind) for c in upstream.crds}
+    upstream_custom = [m for m in manifests if (ObjectRef.of(m).group, m["kind"]) in upstream_kinds
+                       and ObjectRef.of(m) not in unchecked]
     return StackCheck(stack=stack, total=len(manifests), checked=len(manifests) - len(result.not_checkable),
                       rejections=result.rejections, not_checkable=result.not_checkable, crds=len(crds),
-                      own_custom_resources=len(own_custom), patches=len(patches),
+                      own_custom_resources=len(own_custom), upstream_custom_resources=len(upstream_custom),
+                      patches=len(patches),
                       patch_rejections=patch_rejections, dry_run_seconds=seconds)
 
 

@@ -4,8 +4,9 @@ Positive: for dev, prod-a and prod-b every object the apps layer registers (test
 harness run) goes to the session's server (tests/support/apiserver.py): Namespaces for real, everything else dry-run
 with strict field validation; the GPU workers' MIG-label patches are server-side-apply dry-runs against Node objects
 standing for the stack's planned machines; the pods the hub would spawn from each profile are dry-run too. OKD
-platform kinds and upstream operators' custom resources are set aside and counted (the server has no schema for
-them; none is made up).
+platform kinds and upstream operators' custom resources are dry-run against their real upstream CRDs, installed
+for this module from scripts/build-crds.sh's build (tests/support/crds.py); a kind without one fails, naming the
+module the Go proxy refused, and nothing is left unchecked.
 
 Negative, each twice: the project's own validation stops the mistake first with the field and the fix; and with
 that validation bypassed (the real builders fed unvalidated settings, or a built manifest mutated), the server
@@ -54,19 +55,12 @@ from tests.apiserver.apps_on_server import (
 from tests.apps.manifests import manifests_for, named, patches_for
 from tests.harness import DEPLOYED_STACKS, run_stack
 from tests.support.apiserver import report_line
-from tests.support.dryrun import ObjectRef, Rejection, check, submit
+from tests.support.crds import GroupVersionKind
+from tests.support.dryrun import ObjectRef, Rejection, check, installed_crds, served_groups, submit
 
 pytestmark = pytest.mark.real
 
 HUB_NAMESPACE = "jupyterhub"
-# What a vanilla kube-apiserver cannot judge in the apps layer, by (group, kind): OKD's Route and the custom
-# resources of operators OLM installs (their CRDs come with the operators' CSVs on the cluster, not from us).
-NOT_CHECKABLE_KINDS = [
-    ("keda.sh", "KedaController"), ("keda.sh", "ScaledObject"), ("keda.sh", "TriggerAuthentication"),
-    ("monitoring.coreos.com", "ServiceMonitor"), ("nfd.openshift.io", "NodeFeatureDiscovery"),
-    ("nvidia.com", "ClusterPolicy"), ("operators.coreos.com", "OperatorGroup"),
-    ("operators.coreos.com", "Subscription"), ("route.openshift.io", "Route"),
-]
 # The same bad value in both layers of each negative pair. KubeSpawner hands memory to the server in bytes
 # (16 GiB = 17179869184), so that is how the server's message says it.
 BAD_NFS_AREA = "Scratch_Area"
@@ -93,13 +87,14 @@ def version_skew(request, kube_apiserver) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def stack_checked(request, kube_api_client) -> Callable[[str], StackCheck]:
+def stack_checked(request, kube_api_client, upstream_crds_installed) -> Callable[[str], StackCheck]:
     """stack -> its objects checked by the server (once per stack; the server is left as found)."""
     done: dict[str, StackCheck] = {}
+    assert upstream_crds_installed.rejections == (), "\n".join(str(r) for r in upstream_crds_installed.rejections)
 
     def get(stack: str) -> StackCheck:
         if stack not in done:
-            done[stack] = check_stack(stack, kube_api_client)
+            done[stack] = check_stack(stack, kube_api_client, upstream_crds_installed.crds)
             report_line(request.config, "\n" + done[stack].summary())
         return done[stack]
 
@@ -132,14 +127,43 @@ def test_every_checkable_apps_object_is_accepted_by_the_server(stack, stack_chec
     assert result.checked >= 80, f"{stack}: only {result.checked} of {result.total} objects checked"
 
 
+def _non_builtin_kinds(manifests: list[dict], builtin_groups: set[str]) -> set[GroupVersionKind]:
+    own = {(m["spec"]["group"], m["spec"]["names"]["kind"]) for m in manifests
+           if m["kind"] == "CustomResourceDefinition"}
+    return {GroupVersionKind(ref.group, ref.api_version.rpartition("/")[2], ref.kind)
+            for ref in map(ObjectRef.of, manifests)
+            if ref.group not in builtin_groups and (ref.group, ref.kind) not in own}
+
+
 @pytest.mark.parametrize("stack", DEPLOYED_STACKS)
-def test_only_okd_platform_kinds_and_operator_custom_resources_are_not_checkable(stack, stack_checked):
+def test_every_okd_or_operator_kind_the_stack_uses_has_an_upstream_crd_source(stack, kube_api_client,
+                                                                               upstream_crds_installed):
+    """A kind a stack starts to use needs its [[set]] in scripts/go/crds/sources.toml before it can be checked."""
+    promised = set(upstream_crds_installed.crds.promised_kinds())
+    builtin = served_groups(kube_api_client) - {crd["spec"]["group"] for crd in installed_crds(kube_api_client)}
+    used = _non_builtin_kinds(manifests_for(stack), builtin)
+    assert used, f"{stack}: uses no OKD or operator kind at all"
+    assert sorted(used - promised) == [], f"{stack}: add these kinds to scripts/go/crds/sources.toml"
+
+
+@pytest.mark.parametrize("stack", DEPLOYED_STACKS)
+def test_no_apps_object_is_left_unchecked(stack, stack_checked, upstream_crds_installed):
     result = stack_checked(stack)
-    kinds = sorted({(n.ref.group, n.ref.kind) for n in result.not_checkable})
-    assert kinds == NOT_CHECKABLE_KINDS, f"{stack}: set aside {kinds}"
-    for item in result.not_checkable:
-        expected = "OKD platform API" if item.ref.group.endswith(".openshift.io") else "CustomResourceDefinition is"
-        assert expected in item.why, f"{stack}: {item}"
+    missing = {(m.kind.group, m.kind.kind): m for m in upstream_crds_installed.crds.missing()}
+    lines = [f"{item}" + (f" -- {missing[(item.ref.group, item.ref.kind)].why}"
+                          if (item.ref.group, item.ref.kind) in missing else "") for item in result.not_checkable]
+    assert result.not_checkable == [], f"{stack}: {len(lines)} object(s) not checked:\n" + "\n".join(lines)
+
+
+@pytest.mark.parametrize("stack", DEPLOYED_STACKS)
+def test_okd_and_operator_objects_are_checked_against_their_upstream_crds(stack, stack_checked,
+                                                                           upstream_crds_installed):
+    result = stack_checked(stack)
+    upstream_kinds = {(c.group, c.kind) for c in upstream_crds_installed.crds.crds}
+    expected = [m for m in manifests_for(stack) if (ObjectRef.of(m).group, m["kind"]) in upstream_kinds]
+    # Route, Subscription, OperatorGroup, ServiceMonitor, the KEDA kinds, ClusterPolicy, NodeFeatureDiscovery.
+    assert result.upstream_custom_resources == len(expected) >= 9, result.summary()
+    assert result.rejections == [], f"{stack}:\n" + "\n".join(str(r) for r in result.rejections)
 
 
 @pytest.mark.parametrize("stack", DEPLOYED_STACKS)
