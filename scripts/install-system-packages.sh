@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the project needs on a fresh machine: libvirt/QEMU (TCG is enough), the validators, what
-# libvirt-python compiles against, and what the probe image is built from. Idempotent; quick when all are present.
+# libvirt-python compiles against, what the probe image is built from, Prometheus and buildah. Idempotent; quick
+# when all are present.
 set -euo pipefail
 
 PACKAGES=(
@@ -17,6 +18,10 @@ PACKAGES=(
   # the shared Pulumi state backend (postgres://) and its real tier: server + psql; the tier starts its own
   # server on loopback (tests/support/postgres.py), the package's own cluster is never started
   postgresql-15 postgresql-client-15
+  # real Prometheus for the dashboard and alert tests (tests/monitoring): the server and promtool
+  prometheus
+  # notebook image builds and their scan test (infra/images): buildah, and mmdebstrap for the test's base rootfs
+  buildah mmdebstrap
   ca-certificates
 )
 
