@@ -12,7 +12,7 @@ stamp="${repo_root}/.tools/stamps/scan-test-base.stamp"
 suite=bookworm
 mirror=http://deb.debian.org/debian
 # Documentation and translations are no part of what the scan looks at; leaving them out halves the tarball.
-options=(--variant=essential --quiet
+options=(--variant=essential --format=tar --quiet
          "--dpkgopt=path-exclude=/usr/share/man/*" "--dpkgopt=path-exclude=/usr/share/locale/*"
          "--dpkgopt=path-exclude=/usr/share/doc/*")
 
@@ -20,7 +20,7 @@ log() { printf '[build-scan-test-base] %s\n' "$*"; }
 command -v mmdebstrap >/dev/null || { echo "mmdebstrap missing: run scripts/install-system-packages.sh" >&2; exit 1; }
 
 key="$(printf '%s %s %s %s' "${suite}" "${mirror}" "${options[*]}" "$(mmdebstrap --version)" | sha256sum | cut -d' ' -f1)"
-if [[ -s "${out}" && -f "${stamp}" && "$(cat "${stamp}")" == "${key}" ]]; then
+if [[ -f "${out}" && -s "${out}" && -f "${stamp}" && "$(cat "${stamp}")" == "${key}" ]]; then
   log "up to date (${out#"${repo_root}"/})"
   exit 0
 fi

@@ -35,7 +35,7 @@ class RemoteWrite(Strict):
     The credential is the stack secret `eaf:monitoringRemoteWriteCredential`."""
 
     url: str = Field(pattern=r"^https://[^\s/]+(/[^\s]*)?$",
-                     description="the lab's Prometheus remote-write receiver, e.g. https://metrics.fnal.gov/api/v1/push")
+                     description="the lab's Prometheus remote-write receiver (https)")
     auth: Literal["basic", "bearer"] = Field("basic", description="basic: username + the credential as password")
     username: str | None = Field(None, description="for auth basic")
     send: tuple[str, ...] = Field(DEFAULT_SENT, min_length=1,

@@ -63,6 +63,7 @@ HUB_NAMESPACE = "jupyterhub"
 # resources of operators OLM installs (their CRDs come with the operators' CSVs on the cluster, not from us).
 NOT_CHECKABLE_KINDS = [
     ("keda.sh", "KedaController"), ("keda.sh", "ScaledObject"), ("keda.sh", "TriggerAuthentication"),
+    ("monitoring.coreos.com", "PrometheusRule"),
     ("monitoring.coreos.com", "ServiceMonitor"), ("nfd.openshift.io", "NodeFeatureDiscovery"),
     ("nvidia.com", "ClusterPolicy"), ("operators.coreos.com", "OperatorGroup"),
     ("operators.coreos.com", "Subscription"), ("route.openshift.io", "Route"),

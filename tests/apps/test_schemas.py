@@ -73,6 +73,7 @@ def test_only_known_okd_and_operator_kinds_escape_the_schemas(stack):
                         if not is_builtin(m) and (group_of(m), m["kind"]) not in definitions})
     assert unchecked == [
         ("keda.sh", "KedaController"), ("keda.sh", "ScaledObject"), ("keda.sh", "TriggerAuthentication"),
+        ("monitoring.coreos.com", "PrometheusRule"),
         ("monitoring.coreos.com", "ServiceMonitor"), ("nfd.openshift.io", "NodeFeatureDiscovery"),
         ("nvidia.com", "ClusterPolicy"), ("operators.coreos.com", "OperatorGroup"),
         ("operators.coreos.com", "Subscription"), ("route.openshift.io", "Route"),

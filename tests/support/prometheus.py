@@ -50,8 +50,13 @@ class QueryResult:
 
 
 class LocalPrometheus:
-    def __init__(self, openmetrics_text: str) -> None:
+    """`openmetrics_text`: series to load as TSDB blocks first; `config`: prometheus.yml; `extra_args`: flags."""
+
+    def __init__(self, openmetrics_text: str | None = None, config: str = "global:\n  evaluation_interval: 30s\n",
+                 extra_args: tuple[str, ...] = ()) -> None:
         self._text = openmetrics_text
+        self._config = config
+        self._extra_args = extra_args
         self._dir: Path | None = None
         self._proc: subprocess.Popen | None = None
         self.url = ""
@@ -61,12 +66,12 @@ class LocalPrometheus:
         require_tool("prometheus")
         WORK_ROOT.mkdir(parents=True, exist_ok=True)
         self._dir = Path(tempfile.mkdtemp(prefix="eaf-prom-", dir=WORK_ROOT))
-        series = self._dir / "series.om"
-        series.write_text(self._text, encoding="utf-8")
-        tsdb = self._dir / "tsdb"
-        subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(series), str(tsdb)],
-                       check=True, capture_output=True, text=True)
-        (self._dir / "prometheus.yml").write_text("global:\n  evaluation_interval: 30s\n", encoding="utf-8")
+        if self._text is not None:
+            series = self._dir / "series.om"
+            series.write_text(self._text, encoding="utf-8")
+            subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(series),
+                            str(self._dir / "tsdb")], check=True, capture_output=True, text=True)
+        (self._dir / "prometheus.yml").write_text(self._config, encoding="utf-8")
         self._spawn()
         return self
 
@@ -79,7 +84,7 @@ class LocalPrometheus:
                 [require_tool("prometheus"), f"--config.file={self._dir / 'prometheus.yml'}",
                  f"--storage.tsdb.path={self._dir / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}",
                  # The sample data is from a fixed past hour: time-based retention must not delete it.
-                 "--storage.tsdb.retention.time=100y"],
+                 "--storage.tsdb.retention.time=100y", *self._extra_args],
                 stdout=log, stderr=subprocess.STDOUT)
         self._wait_ready()
 
@@ -113,6 +118,20 @@ class LocalPrometheus:
         for block in blocks.iterdir():
             shutil.move(str(block), self._dir / "tsdb" / block.name)
         self._spawn()
+
+    @property
+    def work_dir(self) -> Path:
+        assert self._dir is not None
+        return self._dir
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        """An instant query at the server's now: [{"metric": {...}, "value": [t, "v"]}]."""
+        with urllib.request.urlopen(f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': expr})}",
+                                    timeout=30) as response:
+            body = json.loads(response.read())
+        if body.get("status") != "success":
+            raise AssertionError(f"{expr}: {body}")
+        return body["data"]["result"]
 
     def query_range(self, expr: str, start: float, end: float, step: int) -> QueryResult:
         params = urllib.parse.urlencode({"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}",
