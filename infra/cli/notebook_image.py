@@ -6,6 +6,8 @@
   scan FLAVOUR --out DIR   syft SBOM (DIR/sbom.syft.json, DIR/sbom.cdx.json), grype report (DIR/grype.json), then
                            the gate: fails on a finding at or above the allow-list's `failOn` that no current entry
                            names, and on any expired entry (infra/data/images/scan-allowlist.yaml)
+  push FLAVOUR             buildah push of the built image to its pinned reference (CI runs it only after `scan`
+                           passed, with the registry login done before)
 Exit codes: 0 passed, 1 the scan gate failed, 2 bad input (unknown flavour, unusable allow-list, missing scanner).
 """
 
@@ -33,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     scan.add_argument("--source", help="syft source (default: DIR/image.oci.tar, or registry:REF for scanOnly)")
     scan.add_argument("--allowlist", type=Path, help="default: infra/data/images/scan-allowlist.yaml")
     scan.add_argument("--today", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD (default: today, UTC)")
+    push = commands.add_parser("push", help="push the built image to its pinned reference")
+    push.add_argument("flavour")
     parser.set_defaults(run=run)
 
 
@@ -48,6 +52,15 @@ def run(args: argparse.Namespace) -> int:
     except KeyError as error:
         print(f"notebook-image: {error.args[0]}", file=sys.stderr)
         return 2
+    if args.action == "push":
+        from infra.images.buildah import BuildahOptions, push_command
+        from infra.images.buildah import run as run_buildah
+
+        if image.build.scan_only:
+            print(f"notebook-image: {image.flavour} runs the upstream {image.reference}: nothing to push")
+            return 0
+        run_buildah([push_command(image, BuildahOptions())])
+        return 0
     archive = args.out / "image.oci.tar"
     if args.action == "build":
         from infra.images.buildah import BuildahOptions, plan

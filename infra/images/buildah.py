@@ -77,5 +77,6 @@ def run(commands: Sequence[Sequence[str]]) -> None:
         subprocess.run(list(command), check=True)
 
 
-def remove_image(image: FlavourImage, options: BuildahOptions) -> list[str]:
-    return [*_global(options), "rmi", image.reference]
+def push_command(image: FlavourImage, options: BuildahOptions) -> list[str]:
+    """To the registry the pinned reference names (after the scan passed)."""
+    return [*_global(options), "push", image.reference, f"docker://{image.reference}"]
