@@ -3,6 +3,9 @@ only the facility's series sent, and a missing credential named before anything 
 
 from __future__ import annotations
 
+import json
+from functools import cache
+
 import pytest
 import yaml
 
@@ -14,8 +17,13 @@ LAB = {"url": "https://metrics.example.org/api/v1/push", "auth": "basic", "usern
 CREDENTIAL = "lab-remote-write-s3cret"
 
 
-def _manifests(remote_write: dict, stack: str = "dev") -> list[dict]:
-    run = run_stack(stack, overrides={"apps": {"monitoring": {"remoteWrite": remote_write}}},
+def _manifests(remote_write: dict) -> list[dict]:
+    return _manifests_of_dev(json.dumps(remote_write, sort_keys=True))
+
+
+@cache  # one mock run of the stack per setting, shared by the tests that read it
+def _manifests_of_dev(remote_write: str) -> list[dict]:
+    run = run_stack("dev", overrides={"apps": {"monitoring": {"remoteWrite": json.loads(remote_write)}}},
                     secrets={"monitoringRemoteWriteCredential": CREDENTIAL})
     return manifests_of(run)
 
