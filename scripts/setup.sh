@@ -45,17 +45,26 @@ wait_for_background() {
 }
 
 step "Debian packages";             bash scripts/install-system-packages.sh
+# The scan test's base rootfs is downloaded from Debian's archive (network-bound): also in the background.
+base_pid=""
+base_log="$root/.work/logs/build-scan-test-base.log"
+if ! $only_local; then
+  echo "### image-scan test base rootfs: building in the background (log: ${base_log#"$root"/})"
+  bash scripts/build-scan-test-base.sh > "$base_log" 2>&1 &
+  base_pid=$!
+fi
 step "Python virtualenv";           bash scripts/setup-venv.sh
 step "Pulumi engine";               bash scripts/bootstrap-engine.sh
 step "libvirtd";                    bash scripts/start-libvirtd.sh
 step "local probe OS image";        bash scripts/build-probe-image.sh
-if ! $only_local; then
-  step "image-scan test base rootfs"; bash scripts/build-scan-test-base.sh
-fi
 
 if [ -n "$k8s_pid" ]; then
   wait_for_background "etcd + kube-apiserver" "$k8s_pid" "$k8s_log"
   grep -E "^\[build-k8s-tools\] (built|cached|up to date|versions|etcd|kube|kubectl)" "$k8s_log" | tail -n 8 || tail -n 5 "$k8s_log"
+fi
+if [ -n "$base_pid" ]; then
+  wait_for_background "image-scan test base rootfs" "$base_pid" "$base_log"
+  tail -n 1 "$base_log"
 fi
 if [ -n "$scan_pid" ]; then
   wait_for_background "grype + syft" "$scan_pid" "$scan_log"
