@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the project needs on a fresh machine: libvirt/QEMU (TCG is enough), the validators, what
-# libvirt-python compiles against, what the probe image is built from, and the one-node Kubernetes' runtime.
-# Idempotent; quick when all are present.
+# libvirt-python compiles against, what the probe image is built from, the one-node Kubernetes' runtime,
+# Prometheus and buildah. Idempotent; quick when all are present.
 set -euo pipefail
 
 PACKAGES=(
@@ -24,6 +24,10 @@ PACKAGES=(
   # the one-node Kubernetes of the apps tier (tests/support/kube_node.py): container runtime, pod network,
   # kube-proxy's iptables/conntrack; libc6-dev for the statically linked pause binary of the sandbox image
   containerd runc containernetworking-plugins iptables conntrack socat libc6-dev
+  # real Prometheus for the dashboard and alert tests (tests/monitoring): the server and promtool
+  prometheus
+  # notebook image builds and their scan test (infra/images): buildah, and mmdebstrap for the test's base rootfs
+  buildah mmdebstrap
   ca-certificates
 )
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian machine needs; each step is cached, so a second run takes seconds.
 #   Debian packages, virtualenv, Pulumi engine (Go), the Kubernetes tools (Go: etcd, the control plane, kubelet,
-#   kube-proxy, CoreDNS, local-path-provisioner), the upstream CRDs (Go module proxy + controller-gen), libvirtd,
-#   the local probe image.
-# The Kubernetes tools' build (the longest step, ~25 CPU-minutes cold) runs in the background from the start and
-# overlaps the rest; the CRD build (it runs on Debian's python3-yaml) starts in the background once the Debian
-# packages are in. `--local`: only what `pulumi up -s local` needs (no Kubernetes tools, no CRDs).
+#   kube-proxy, CoreDNS, local-path-provisioner), the upstream CRDs (Go module proxy + controller-gen), grype + syft
+#   (Go), libvirtd, the local probe image, the image-scan test's base rootfs.
+# The Kubernetes tools' build (the longest step, ~25 CPU-minutes cold) and the scanners' build run in the background
+# from the start and overlap the rest; the CRD build (it runs on Debian's python3-yaml) and the scan test's base
+# rootfs start in the background once the Debian packages are in. `--local`: only what `pulumi up -s local` needs
+# (no Kubernetes tools, no CRDs, no scanners).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -20,46 +21,52 @@ if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
 fi
 command -v go >/dev/null 2>&1 || { echo "setup: no Go toolchain (>= 1.26) on PATH or in /usr/local/go" >&2; exit 1; }
 
-k8s_pid=""
-k8s_log="$root/.work/logs/build-k8s-tools.log"
+logs="$root/.work/logs"
+mkdir -p "$logs"
+# in_background NAME SCRIPT LOG: start a build, remembering its PID under NAME.
+declare -A bg_pid=() bg_log=()
+in_background() {
+  echo "### $1: building in the background (log: ${3#"$root"/})"
+  bash "$2" > "$3" 2>&1 &
+  bg_pid[$1]=$!
+  bg_log[$1]="$3"
+}
+# wait_for_background NAME: fail with the log's tail when that build failed.
+wait_for_background() {
+  local name="$1"
+  step "$name"
+  if ! wait "${bg_pid[$name]}"; then
+    tail -n 40 "${bg_log[$name]}" >&2
+    echo "setup: building $name failed (full log: ${bg_log[$name]})" >&2
+    exit 1
+  fi
+}
+
 if ! $only_local; then
-  mkdir -p "$(dirname "$k8s_log")"
-  echo "### Kubernetes tools: building in the background (log: ${k8s_log#"$root"/})"
-  bash scripts/build-k8s-tools.sh > "$k8s_log" 2>&1 &
-  k8s_pid=$!
+  in_background "Kubernetes tools" scripts/build-k8s-tools.sh "$logs/build-k8s-tools.log"
+  in_background "grype + syft" scripts/build-scan-tools.sh "$logs/build-scan-tools.log"
 fi
-
 step "Debian packages";             bash scripts/install-system-packages.sh
-
-crds_pid=""
-crds_log="$root/.work/logs/build-crds.log"
 if ! $only_local; then
-  echo "### upstream CRDs: building in the background (log: ${crds_log#"$root"/})"
-  bash scripts/build-crds.sh > "$crds_log" 2>&1 &
-  crds_pid=$!
+  in_background "upstream CRDs" scripts/build-crds.sh "$logs/build-crds.log"
+  # Downloaded from Debian's archive (network-bound).
+  in_background "image-scan test base rootfs" scripts/build-scan-test-base.sh "$logs/build-scan-test-base.log"
 fi
 step "Python virtualenv";           bash scripts/setup-venv.sh
 step "Pulumi engine";               bash scripts/bootstrap-engine.sh
 step "libvirtd";                    bash scripts/start-libvirtd.sh
 step "local probe OS image";        bash scripts/build-probe-image.sh
 
-if [ -n "$k8s_pid" ]; then
-  step "Kubernetes tools"
-  if ! wait "$k8s_pid"; then
-    tail -n 40 "$k8s_log" >&2
-    echo "setup: building the Kubernetes tools failed (full log: $k8s_log)" >&2
-    exit 1
-  fi
-  grep -E "^\[build-k8s-tools\] (done|  |.*: built)" "$k8s_log" || tail -n 5 "$k8s_log"
-fi
-if [ -n "$crds_pid" ]; then
-  step "upstream CRDs"
-  if ! wait "$crds_pid"; then
-    tail -n 40 "$crds_log" >&2
-    echo "setup: building the upstream CRDs failed (full log: $crds_log)" >&2
-    exit 1
-  fi
+if ! $only_local; then
+  wait_for_background "Kubernetes tools"
+  grep -E "^\[build-k8s-tools\] (done|  |.*: built)" "${bg_log[Kubernetes tools]}" || tail -n 5 "${bg_log[Kubernetes tools]}"
+  wait_for_background "upstream CRDs"
   # A module the Go proxy refused is not a set-up failure: the CRD tier fails its kinds by name.
-  grep -E "^\[build-crds\] (CRDs|controller-gen|[0-9]+ CRDs|.*REFUSED)" "$crds_log" | tail -n 12 || tail -n 5 "$crds_log"
+  grep -E "^\[build-crds\] (CRDs|controller-gen|[0-9]+ CRDs|.*REFUSED)" "${bg_log[upstream CRDs]}" | tail -n 12 \
+    || tail -n 5 "${bg_log[upstream CRDs]}"
+  wait_for_background "image-scan test base rootfs"
+  tail -n 1 "${bg_log[image-scan test base rootfs]}"
+  wait_for_background "grype + syft"
+  grep -E "^\[build-scan-tools\] " "${bg_log[grype + syft]}" | tail -n 6
 fi
 echo; echo "### set-up complete in $(( $(date +%s) - start )) s"

@@ -31,6 +31,7 @@ class SecretNeed:
     key: str  # eaf:<key>
     why: str
     fix: str  # the command that sets it; `{stack}` is replaced
+    needed: Callable[[Any], bool] = lambda _apps: True  # given the Apps settings: e.g. only when a feature is on
 
 
 @dataclass(frozen=True)

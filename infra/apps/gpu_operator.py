@@ -14,6 +14,7 @@ import yaml
 from pydantic import Field
 
 from infra.apps import objects as o
+from infra.apps.alert_rules import prometheus_rules
 from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup
 from infra.apps.olm import operator_manifests
 from infra.catalog import mig_catalogue
@@ -130,7 +131,9 @@ def build(context: AppContext) -> AppBuild:
                             *operator_manifests("gpu-operator", gpu_ns, APP, approval)]),
         ObjectGroup("config", [{"apiVersion": "v1", "kind": "ConfigMap",
                                 "metadata": o.metadata(MIG_CONFIG, gpu_ns, APP, "mig"),
-                                "data": {"config.yaml": mig_parted_config(set(layouts.values()))}}]),
+                                "data": {"config.yaml": mig_parted_config(set(layouts.values()))}},
+                               *(prometheus_rules("gpu_operator", gpu_ns, APP) if context.apps.monitoring.enabled
+                                 else [])]),
         ObjectGroup("custom", [
             {"apiVersion": "nfd.openshift.io/v1", "kind": "NodeFeatureDiscovery",
              "metadata": o.metadata("nfd-instance", nfd_ns, "node-feature-discovery", "nfd"),

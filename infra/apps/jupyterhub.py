@@ -10,6 +10,7 @@ from pydantic import Field
 
 from infra.apps import dask_gateway, images
 from infra.apps import objects as o
+from infra.apps.alert_rules import prometheus_rules
 from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup, SecretNeed
 from infra.apps.catalog import offered_profiles
 from infra.apps.credentials import JUPYTERHUB_OIDC_SECRET
@@ -276,6 +277,7 @@ def manifests(args: JupyterHubArgs, profiles: tuple[Profile, ...]) -> list[dict[
     ]
     if args.monitoring:
         objects.append(o.service_monitor("hub", ns, APP, "hub", "http", "/hub/metrics"))
+        objects += prometheus_rules("jupyterhub", ns, APP)
     return objects
 
 

@@ -1,8 +1,9 @@
 """Monitoring on OKD's own stack: user-workload monitoring switched on, Grafana with dashboards as code.
 
 OKD already runs Prometheus, node-exporter (port 9100 on every node) and Thanos; a second stack would collide
-with them. So this only sets `enableUserWorkload` (the platform then scrapes the apps' ServiceMonitors) and adds a
-Grafana that reads everything through the Thanos querier with a service-account token (cluster-monitoring-view).
+with them. So this only sets `enableUserWorkload` (the platform then scrapes the apps' ServiceMonitors), optionally
+remote write to the lab (infra/apps/remote_write.py) in both Prometheus' configs, and adds a Grafana that reads
+everything through the Thanos querier with a service-account token (cluster-monitoring-view).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import yaml
 from pydantic import Field
 
 from infra.apps import objects as o
-from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup
-from infra.apps.dashboards import DATASOURCE, dashboard_files
+from infra.apps import remote_write as rw
+from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup, SecretNeed
+from infra.apps.dashboards import DATASOURCE, DashboardContext, dashboard_files
 from infra.apps.images import image
 from infra.spec.apps import AppSettings, Compute, compute
 from infra.spec.base import DnsLabel, DnsName
@@ -32,6 +34,7 @@ class MonitoringSettings(AppSettings):
     namespace: DnsLabel = "eaf-monitoring"
     grafana_hostname: DnsName | None = Field(None, description="default: grafana.apps.<cluster domain>")
     grafana: Compute = compute((0.1, 1), (0.25, 1))
+    remote_write: rw.RemoteWrite | None = Field(None, description="push the facility's series to the lab's monitoring")
 
 
 @dataclass(frozen=True)
@@ -39,17 +42,40 @@ class MonitoringArgs:
     settings: MonitoringSettings
     cluster_domain: str
     admin_password: Any  # pulumi.Input[str]
+    cluster_name: str = ""
+    hub_namespace: str = "jupyterhub"
+    remote_write_credential: Any = None  # pulumi.Input[str]; set when settings.remote_write is
 
     @property
     def hostname(self) -> str:
         return self.settings.grafana_hostname or f"grafana.apps.{self.cluster_domain}"
 
 
-def cluster_monitoring_config() -> dict[str, Any]:
+def cluster_monitoring_config(remote_write: dict[str, Any] | None = None) -> dict[str, Any]:
+    config: dict[str, Any] = {"enableUserWorkload": True}
+    if remote_write is not None:
+        config["prometheusK8s"] = {"remoteWrite": [remote_write]}
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "cluster-monitoring-config", "namespace": PLATFORM_NAMESPACE,
                          "labels": o.labels("monitoring", "cluster-monitoring-config")},
-            "data": {"config.yaml": yaml.safe_dump({"enableUserWorkload": True}, sort_keys=True)}}
+            "data": {"config.yaml": yaml.safe_dump(config, sort_keys=True)}}
+
+
+def user_workload_monitoring_config(remote_write: dict[str, Any]) -> dict[str, Any]:
+    """The user-workload Prometheus' config; only managed when remote write is on (else OKD's defaults stay)."""
+    config = {"prometheus": {"remoteWrite": [remote_write]}}
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "user-workload-monitoring-config", "namespace": rw.USER_WORKLOAD_NAMESPACE,
+                         "labels": o.labels("monitoring", "user-workload-monitoring-config")},
+            "data": {"config.yaml": yaml.safe_dump(config, sort_keys=True)}}
+
+
+def _remote_write_objects(args: MonitoringArgs) -> list[dict[str, Any]]:
+    if args.settings.remote_write is None:
+        return []
+    entry = rw.spec(args.settings.remote_write, args.cluster_name)
+    return [user_workload_monitoring_config(entry),
+            *rw.secrets(args.settings.remote_write, args.remote_write_credential)]
 
 
 def _datasources() -> str:
@@ -71,7 +97,9 @@ def _dashboard_provider() -> str:
 def manifests(args: MonitoringArgs) -> list[dict[str, Any]]:
     ns = args.settings.namespace
     config = {"datasources.yaml": _datasources(), "dashboards.yaml": _dashboard_provider()}
-    dashboards = dashboard_files()
+    dashboards = dashboard_files(DashboardContext(hub_namespace=args.hub_namespace))
+    remote_write = (rw.spec(args.settings.remote_write, args.cluster_name)
+                    if args.settings.remote_write is not None else None)
     pod = {
         "metadata": {"labels": o.labels(APP, "grafana"),
                      "annotations": {"eaf.fnal.gov/config-sha256": o.content_hash({**config, **dashboards})}},
@@ -110,7 +138,8 @@ def manifests(args: MonitoringArgs) -> list[dict[str, Any]]:
     }
     return [
         o.namespace(ns, APP),
-        cluster_monitoring_config(),
+        cluster_monitoring_config(remote_write),
+        *_remote_write_objects(args),
         o.service_account("grafana", ns, APP),
         o.binding("eaf-grafana-monitoring-view", None, APP, "ClusterRole", "cluster-monitoring-view",
                   [(ns, "grafana")]),
@@ -138,7 +167,12 @@ def manifests(args: MonitoringArgs) -> list[dict[str, Any]]:
 
 def build(context: AppContext) -> AppBuild:
     assert context.plan is not None and context.credentials is not None
-    args = MonitoringArgs(context.apps.monitoring, context.plan.domain, context.credentials.derived("grafana-admin"))
+    settings: MonitoringSettings = context.apps.monitoring
+    credential = (context.credentials.stack_secret(rw.CREDENTIAL_SECRET) if settings.remote_write is not None
+                  else None)
+    args = MonitoringArgs(settings, context.plan.domain, context.credentials.derived("grafana-admin"),
+                          cluster_name=context.plan.cluster_name, hub_namespace=context.apps.jupyterhub.namespace,
+                          remote_write_credential=credential)
     namespace, *objects = manifests(args)
     url = f"https://{args.hostname}"
     return AppBuild((ObjectGroup("namespaces", [namespace]), ObjectGroup("objects", objects)),
@@ -147,4 +181,9 @@ def build(context: AppContext) -> AppBuild:
 
 DEFINITION = AppDefinition(key="monitoring", settings=MonitoringSettings,
                            description="user-workload monitoring + Grafana with dashboards as code",
-                           component="Monitoring", build=build)
+                           component="Monitoring", build=build,
+                           secrets=(SecretNeed(rw.CREDENTIAL_SECRET, "the lab's remote-write credential "
+                                               "(eaf:apps.monitoring.remoteWrite is set)",
+                                               "pulumi config set --secret eaf:monitoringRemoteWriteCredential -s "
+                                               "{stack} < credential.txt",
+                                               needed=lambda apps: apps.monitoring.remote_write is not None),))

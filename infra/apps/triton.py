@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from infra.apps import objects as o
+from infra.apps.alert_rules import prometheus_rules
 from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup
 from infra.apps.gpu_operator import offered_mig_slices, unoffered_slice_fix
 from infra.apps.images import image
@@ -142,6 +143,7 @@ def build(context: AppContext) -> AppBuild:
     server = _server(settings)
     if context.apps.monitoring.enabled:
         server.append(o.service_monitor(DEPLOYMENT, settings.namespace, APP, DEPLOYMENT, "metrics", "/metrics"))
+        server += prometheus_rules("triton", settings.namespace, APP)
     groups = (
         ObjectGroup("namespaces", [o.namespace(keda_ns, "keda"), o.namespace(settings.namespace, APP)]),
         ObjectGroup("olm", operator_manifests("keda", keda_ns, "keda", settings.install_plan_approval,

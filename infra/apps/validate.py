@@ -39,7 +39,7 @@ def app_problems(apps, plan: ClusterPlan | None, present_secrets: Set[str] | Non
                  *(need for d in enabled for need in d.secrets)]
         problems += [Problem(f"eaf:{need.key}", None, f"required secret is missing: {need.why}",
                              need.fix.replace("{stack}", stack))
-                     for need in needs if need.key not in present_secrets]
+                     for need in needs if need.needed(apps) and need.key not in present_secrets]
     context = app_context(stack, apps, plan)
     for definition in enabled:
         problems += definition.problems(context)

@@ -24,6 +24,7 @@ COMMANDS = (
     "infra.cli.migrate",
     "infra.cli.up",
     "infra.cli.checkpoint",
+    "infra.cli.notebook_image",
 )
 
 

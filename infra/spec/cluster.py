@@ -50,4 +50,5 @@ SPEC_KEYS = ("cluster", "libvirt", "hosts", "network", "osImage", "nodes", "okd"
 LAYERING_KEYS = ("baseline",)
 SECRET_KEYS = ("pullSecret", "sshPublicKeys")
 # Secrets only enabled apps need; infra/apps/validate.py requires each when its app is on.
-APP_SECRET_KEYS = ("appsSecretKey", "jupyterhubOidcClientSecret", "keycloakUpstreamClientSecret")
+APP_SECRET_KEYS = ("appsSecretKey", "jupyterhubOidcClientSecret", "keycloakUpstreamClientSecret",
+                   "monitoringRemoteWriteCredential")

@@ -17,7 +17,7 @@ from tests.harness import Registered, StackRun, run_stack
 OKD_OR_OPERATOR_GROUPS = ("route.openshift.io", "operators.coreos.com", "monitoring.coreos.com", "nvidia.com",
                           "nfd.openshift.io", "keda.sh", "machineconfiguration.openshift.io")
 # Namespaces the apps layer puts objects into but OKD itself creates (the API tier creates them for real first).
-PLATFORM_NAMESPACES = ("openshift-monitoring",)
+PLATFORM_NAMESPACES = ("openshift-monitoring", "openshift-user-workload-monitoring")
 
 
 def _is_kubernetes_object(resource: Registered) -> bool:

@@ -48,13 +48,45 @@ def _dashboards() -> dict[str, dict]:
     return {name: json.loads(text) for name, text in data.items()}
 
 
-def test_grafana_has_spawn_gpu_and_triton_dashboards():
+def test_grafana_has_spawn_notebook_gpu_triton_and_status_dashboards():
     dashboards = _dashboards()
-    assert set(dashboards) == {"eaf-jupyterhub.json", "eaf-gpu.json", "eaf-triton.json"}
+    assert set(dashboards) == {"eaf-jupyterhub.json", "eaf-notebooks.json", "eaf-gpu.json", "eaf-triton.json",
+                               "eaf-status.json"}
     exprs = {name: " ".join(t["expr"] for p in d["panels"] for t in p["targets"]) for name, d in dashboards.items()}
-    assert "jupyterhub_server_spawn_duration_seconds_bucket" in exprs["eaf-jupyterhub.json"]
-    assert "DCGM_FI_PROF_GR_ENGINE_ACTIVE" in exprs["eaf-gpu.json"]
+    for histogram in ("spawn_duration_seconds", "poll_duration_seconds", "stop_seconds"):
+        assert f"jupyterhub_server_{histogram}_bucket" in exprs["eaf-jupyterhub.json"]
+    for metric in ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes",
+                   "container_network_receive_bytes_total", "container_network_transmit_bytes_total",
+                   "DCGM_FI_PROF_GR_ENGINE_ACTIVE"):
+        assert metric in exprs["eaf-notebooks.json"]
+    assert "DCGM_FI_DEV_GPU_UTIL" in exprs["eaf-gpu.json"] and "GPU_I_PROFILE" in exprs["eaf-gpu.json"]
     assert "nv_inference_queue_duration_us" in exprs["eaf-triton.json"]
+    assert "eaf:status:jupyterhub_up" in exprs["eaf-status.json"]
+
+
+def test_the_hub_startup_panel_reads_the_startup_histogram_not_a_gauge():
+    """The hub observes its startup once, before the first scrape: the panel divides that process' histogram
+    sum by its count (a rate() of its buckets is zero; the bare name is no series at all)."""
+    panels = {p["title"]: p for p in _dashboards()["eaf-jupyterhub.json"]["panels"]}
+    (target,) = panels["Hub startup time (per hub process)"]["targets"]
+    assert target["expr"] == ("max by (pod) (jupyterhub_hub_startup_duration_seconds_sum / "
+                              "jupyterhub_hub_startup_duration_seconds_count)")
+
+
+def test_notebook_panels_select_the_hubs_namespace_and_dcgms_exported_labels():
+    panels = _dashboards()["eaf-notebooks.json"]["panels"]
+    exprs = [t["expr"] for p in panels for t in p["targets"]]
+    assert all('namespace="jupyterhub"' in e for e in exprs)
+    assert all("exported_pod" in e for e in exprs if "DCGM_" in e)
+    assert not any("${" in t["expr"] for d in _dashboards().values() for p in d["panels"] for t in p["targets"])
+
+
+@pytest.mark.parametrize("stack", DEPLOYED_STACKS)
+def test_each_app_with_rules_has_them_in_its_own_namespace(stack):
+    rules = {(m["metadata"]["namespace"], m["metadata"]["name"]) for m in manifests_for(stack)
+             if m["kind"] == "PrometheusRule"}
+    assert rules == {("jupyterhub", "eaf-jupyterhub-rules"), ("triton", "eaf-triton-rules"),
+                     ("nvidia-gpu-operator", "eaf-gpu-operator-rules")}
 
 
 def test_dashboard_panels_do_not_overlap_and_all_query_thanos():

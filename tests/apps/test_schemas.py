@@ -74,6 +74,7 @@ def test_only_known_okd_and_operator_kinds_escape_the_schemas(stack):
     assert unchecked == [
         ("keda.sh", "KedaController"), ("keda.sh", "ScaledObject"), ("keda.sh", "TriggerAuthentication"),
         ("machineconfiguration.openshift.io", "MachineConfig"),
+        ("monitoring.coreos.com", "PrometheusRule"),
         ("monitoring.coreos.com", "ServiceMonitor"), ("nfd.openshift.io", "NodeFeatureDiscovery"),
         ("nvidia.com", "ClusterPolicy"), ("operators.coreos.com", "OperatorGroup"),
         ("operators.coreos.com", "Subscription"), ("route.openshift.io", "Route"),

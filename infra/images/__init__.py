@@ -1,0 +1,1 @@
+"""Notebook images of the VO flavours: their builds as data, the buildah builder, the SBOM + vulnerability scan."""
