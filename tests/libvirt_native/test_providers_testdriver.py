@@ -59,10 +59,18 @@ def test_pool_delete_removes_it(world, pool, conn, ledger):
 
 
 def test_pool_create_refuses_a_pool_of_that_name_made_outside_the_stack(world, pool):
+    other = props.pool_props(dataclasses.replace(world.pool, path=world.pool.path + "-elsewhere"))
     with pytest.raises(LibvirtObjectError) as error:
-        providers.PoolProvider().create(props.pool_props(world.pool))
+        providers.PoolProvider().create(other)
     message = str(error.value)
     assert HOST in message and world.pool.name in message and "already exists" in message, message
+    assert "target/path: is /eaf-test-driver" in message, "the refusal says what differs"
+
+
+def test_pool_create_adopts_an_identical_pool_an_interrupted_up_left_behind(world, pool, conn):
+    again = providers.PoolProvider().create(props.pool_props(world.pool))
+    assert again.id == pool.id and again.outs["drift"] == [], again.outs
+    assert [p.name() for p in conn.listAllStoragePools()].count(world.pool.name) == 1
 
 
 # --- network + reservations ---------------------------------------------------------------------------------------
@@ -149,11 +157,29 @@ def test_volume_create_read_and_unchanged_diff(world, pool, ledger):
     assert (read.outs["drift"], diff.changes) == ([], False), read.outs["drift"]
 
 
-def test_volume_capacity_change_needs_a_new_volume(world, pool, ledger):
+def test_volume_growth_is_an_update_in_place(world, pool, ledger):
     volume = ledger.create(providers.VolumeProvider(), props.volume_props(world.data, world.pool))
     bigger = props.volume_props(dataclasses.replace(world.data, size_bytes=2 * world.data.size_bytes), world.pool)
     diff = providers.VolumeProvider().diff(volume.id, volume.outs, bigger)
-    assert diff.changes and "xml" in diff.replaces, diff.__dict__
+    assert (diff.changes, diff.replaces) == (True, []), diff.__dict__
+    assert providers.VolumeProvider().check(volume.outs, bigger).failures == []
+
+
+def test_volume_shrink_is_refused_before_anything_changes(world, pool, ledger):
+    volume = ledger.create(providers.VolumeProvider(), props.volume_props(world.data, world.pool))
+    smaller = props.volume_props(dataclasses.replace(world.data, size_bytes=world.data.size_bytes // 2), world.pool)
+    failures = providers.VolumeProvider().check(volume.outs, smaller).failures
+    assert [f.property for f in failures] == ["xml"], failures
+    assert "would shrink from 1 GiB to 0.5 GiB" in failures[0].reason and HOST in failures[0].reason, failures
+
+
+def test_volume_with_another_backing_file_is_a_replacement_not_a_shrink(world, pool, ledger):
+    volume = ledger.create(providers.VolumeProvider(), props.volume_props(world.data, world.pool))
+    rebased = props.volume_props(dataclasses.replace(world.data, size_bytes=world.data.size_bytes // 2,
+                                                     backing=world.root.name), world.pool)
+    assert providers.VolumeProvider().check(volume.outs, rebased).failures == []
+    diff = providers.VolumeProvider().diff(volume.id, volume.outs, rebased)
+    assert "xml" in diff.replaces and diff.delete_before_replace, diff.__dict__
 
 
 def test_volume_delete_removes_it(world, pool, ledger, conn):

@@ -29,7 +29,7 @@ from infra.libvirt.provider.image_check import VerifiedImage
 
 config = pulumi.Config()
 image = VerifiedImage("base-image-sha256", source={path!r}, sha256=config.require("sha256"), checksum_file=None,
-                      path={path!r})
+                      uncompressed_sha256=None, cache_dir={cache!r})
 pulumi.export("verified", image.verified_sha256)
 """
 
@@ -59,7 +59,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     project = work / "project"
     project.mkdir()
     (project / "Pulumi.yaml").write_text("name: eaf-image-check\nruntime: python\n", encoding="utf-8")
-    (project / "__main__.py").write_text(PROGRAM.format(path=str(image)), encoding="utf-8")
+    (project / "__main__.py").write_text(PROGRAM.format(path=str(image), cache=str(work / "cache")), encoding="utf-8")
     (work / "state").mkdir()
     env = engine_env(work, "image-check-test", import_project=True)
     cli = [str(TOOLS_BIN / "pulumi"), "--non-interactive"]
