@@ -37,19 +37,9 @@ class BaseImageDef:
     sha256: str | None
     format: str
     checksum_file: str | None = None  # SHA256SUMS-style file beside a pre-staged image
-
-    def expected_sha256(self) -> str:
-        """The pinned checksum; read from the checksum file only when the image is imported."""
-        if self.sha256:
-            return self.sha256
-        if not self.checksum_file:
-            raise ValueError(f"base image {self.name} has no pinned checksum")
-        wanted = Path(self.source).name
-        for line in Path(self.checksum_file).read_text().splitlines():
-            digest, _, name = line.strip().partition("  ")
-            if name.lstrip("*") == wanted:
-                return digest
-        raise ValueError(f"{self.checksum_file} lists no checksum for {wanted}")
+    # The decompressed image's sha256, where the OS stream publishes it (source is .xz/.gz); checked after
+    # decompressing. eaf:osImage.uncompressedSha256 / the catalogue entry's `uncompressedSha256`.
+    uncompressed_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -241,6 +231,7 @@ def host_layouts(plan: ClusterPlan, os_image: OsImage, domain_type: str, autosta
             base_image=BaseImageDef(
                 host.name, host.pool_name, image_name, source, os_image.sha256, os_image.format,
                 _resolve(os_image.checksum_file, project_dir) if os_image.checksum_file else None,
+                os_image.uncompressed_sha256,
             ),
             network=network, volumes=tuple(volumes), ignitions=tuple(ignitions), domains=tuple(domains),
             reservations=tuple(

@@ -17,6 +17,9 @@ class OsImage(Strict):
     url: str | None = None
     path: str | None = None
     sha256: Sha256 | None = None
+    # The decompressed image's sha256 for a .xz/.gz image, where the OS stream publishes one: checked after
+    # decompressing (catalogue entries in versions.yaml use the same key, `uncompressedSha256`).
+    uncompressed_sha256: Sha256 | None = None
     # A SHA256SUMS-style file published beside a pre-staged image (the local probe image's build writes one).
     checksum_file: str | None = None
     format: Literal["qcow2", "raw"] = "qcow2"

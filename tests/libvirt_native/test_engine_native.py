@@ -3,7 +3,8 @@
 A throw-away project creates one probe node's objects (pool, NAT network, reservation, root volume, secret
 Ignition, domain). The lifecycle runs once per module; each test checks one thing it recorded:
 up -> preview --expect-no-changes -> memory edited with virsh -> refresh -> preview --diff names the element ->
-up repairs it -> destroy leaves nothing.
+up repairs it -> the root disk grows in place (an update, no replace) -> a smaller disk is refused by the preview
+-> destroy leaves nothing.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ SECRET_MARKER = "eaf-native-engine-secret-marker"
 STEP_TIMEOUT_S = 300
 
 PROGRAM = """\
+import dataclasses
+
 import pulumi
 
+from infra.libvirt.model import GIB
 from infra.libvirt.native import props, providers
 from infra.libvirt.native.resources import LibvirtObject
 from tests.libvirt_native.fixtures import objects
@@ -36,6 +40,8 @@ from tests.libvirt_native.fixtures import objects
 probe = {probe!r}
 world = objects("qemu:///system", "/var/lib/libvirt", prefix={prefix!r}, subnet="10.98.10",
                 kernel=(probe + "/vmlinuz", probe + "/initrd.img", "console=ttyS0,115200 quiet"))
+world = dataclasses.replace(world, root=dataclasses.replace(
+    world.root, size_bytes=(pulumi.Config().get_int("rootGiB") or 1) * GIB))
 pool = LibvirtObject(providers.PoolProvider(), "pool", props.pool_props(world.pool))
 net = LibvirtObject(providers.NetworkProvider(), "network", props.network_props(world.network))
 reservation = LibvirtObject(providers.ReservationProvider(), "reservation",
@@ -113,6 +119,10 @@ def lifecycle(tmp_path_factory) -> Lifecycle:
             run("preview drift", "preview", "--diff")
             run("repair", "up", "--yes")
             run("preview repaired", "preview", "--expect-no-changes")
+            run("config 2 GiB", "config", "set", "rootGiB", "2")
+            run("grow", "up", "--yes", "--diff")
+            run("config 1 GiB", "config", "set", "rootGiB", "1")
+            run("preview shrink", "preview")
             result.state_text = next((work / "state").rglob("t.json")).read_text()
     finally:
         run("destroy", "destroy", "--yes")
@@ -152,6 +162,19 @@ def test_preview_after_refresh_names_the_drifted_element(lifecycle):
 def test_up_repairs_the_drift(lifecycle):
     _ok(lifecycle, "repair")
     _ok(lifecycle, "preview repaired")
+
+
+def test_a_bigger_root_disk_is_an_update_in_place(lifecycle):
+    out = _ok(lifecycle, "grow").stdout
+    assert "~ 1 updated" in out and "replace" not in out, out[-3000:]
+    assert '"1073741824" => "2147483648"' in out, out[-3000:]
+
+
+def test_a_smaller_root_disk_is_refused_by_the_preview(lifecycle):
+    step = lifecycle.step("preview shrink")
+    text = step.stdout + step.stderr
+    assert step.returncode != 0, f"a shrinking disk was accepted:\n{text[-3000:]}"
+    assert "would shrink from 2 GiB to 1 GiB" in text and "disks only grow in place" in text, text[-3000:]
 
 
 def test_ignition_content_stays_secret_in_the_state(lifecycle):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -19,111 +18,43 @@ import pytest
 
 from infra.libvirt.model import BaseImageDef, bridge_name
 from infra.libvirt.native import props, providers, render
-from infra.libvirt.native.connection import LibvirtObjectError, connection, libvirt_module
+from infra.libvirt.native.connection import LibvirtObjectError, libvirt_module
 from infra.libvirt.native.transfer import ImageError
-from infra.paths import PROJECT_DIR
 from tests.libvirt_native.conftest import Ledger
-from tests.libvirt_native.fixtures import HOST, objects
-from tests.support.libvirtd import LibvirtdUnavailableError, ensure_libvirtd
+from tests.libvirt_native.fixtures import HOST
+from tests.libvirt_native.system import (
+    PROBE,
+    SYSTEM,
+    create_node,
+    ignition_for,
+    probe_line,
+    probe_node,
+    remove_logs,
+    system,
+)
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
-
-SYSTEM = "qemu:///system"
-PROBE = PROJECT_DIR / ".work" / "probe"
-POOL_DIR = "/var/lib/libvirt"
-PROBE_PREFIX = "EAF-PROBE "
-BOOT_TIMEOUT_SECONDS = 120
-
-
-def _system():
-    try:
-        ensure_libvirtd(SYSTEM)
-    except LibvirtdUnavailableError as error:
-        pytest.fail(f"real libvirtd unavailable: {error}", pytrace=False)
-    missing = [name for name in ("vmlinuz", "initrd.img", "probe-base.qcow2", "SHA256SUMS")
-               if not (PROBE / name).is_file()]
-    if missing:
-        pytest.fail(f"probe image incomplete ({', '.join(missing)} missing in {PROBE}): "
-                    "run scripts/build-probe-image.sh", pytrace=False)
-    return connection(SYSTEM, HOST)
-
-
-def _manifest_cmdline() -> str:
-    return json.loads((PROBE / "manifest.json").read_text())["cmdline"]
-
-
-def _node(subnet: str):
-    kernel = (str(PROBE / "vmlinuz"), str(PROBE / "initrd.img"), _manifest_cmdline())
-    world = objects(SYSTEM, POOL_DIR, kernel=kernel, with_base_image=True, subnet=subnet)
-    image = BaseImageDef(HOST, world.pool.name, world.root.backing, str(PROBE / "probe-base.qcow2"), None, "qcow2",
-                         str(PROBE / "SHA256SUMS"))
-    return world, image
-
-
-def _ignition(world) -> str:
-    return json.dumps({"ignition": {"version": "3.2.0"}, "storage": {"files": [
-        {"path": "/etc/eaf-test", "contents": {"source": f"data:,{world.prefix}"}}]}}, sort_keys=True)
-
-
-def _create_node(ledger: Ledger, world, image, ignition: str) -> dict[str, tuple]:
-    """Everything one node needs, in dependency order; returns {kind: (provider, id, props)}."""
-    made = {}
-
-    def create(kind, provider, inputs):
-        result = ledger.create(provider, inputs)
-        made[kind] = (provider, result.id, inputs, result.outs)
-        return result
-
-    create("pool", providers.PoolProvider(), props.pool_props(world.pool))
-    create("base", providers.BaseImageProvider(), props.base_image_props(image, SYSTEM))
-    net = create("network", providers.NetworkProvider(), props.network_props(world.network))
-    create("reservation", providers.ReservationProvider(),
-           props.reservation_props(world.reservation, world.network, net.id))
-    create("root", providers.VolumeProvider(), props.volume_props(world.root, world.pool))
-    create("ignition", providers.IgnitionProvider(), props.ignition_props(world.ignition, SYSTEM, ignition))
-    create("domain", providers.DomainProvider(), props.domain_props(world.domain, world.pool))
-    return made
-
-
-def _remove_logs(*domain_names: str) -> None:
-    """The serial and QEMU logs libvirt leaves beside a deleted test domain."""
-    for name in domain_names:
-        for log in Path(render.SERIAL_LOG_DIR).glob(f"{name}*.log"):
-            log.unlink()
-
-
-def _probe_line(world, timeout: float = BOOT_TIMEOUT_SECONDS) -> dict:
-    log = Path(render.serial_log_path(world.domain))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if log.is_file():
-            for line in log.read_text(errors="replace").splitlines():
-                if line.startswith(PROBE_PREFIX):
-                    return json.loads(line[len(PROBE_PREFIX):])
-        time.sleep(1)
-    tail = log.read_text(errors="replace")[-2000:] if log.is_file() else "(no serial log)"
-    pytest.fail(f"{world.domain.name}: no {PROBE_PREFIX!r} line within {timeout}s in {log}:\n{tail}")
 
 
 @pytest.fixture(scope="module")
 def node():
     """One probe VM and all its objects on the real libvirtd, for the tests of this module."""
-    conn = _system()
-    world, image = _node("10.98.7")
+    conn = system()
+    world, image = probe_node("10.98.7")
     ledger = Ledger()
     try:
-        ignition = _ignition(world)
-        made = _create_node(ledger, world, image, ignition)
+        ignition = ignition_for(world)
+        made = create_node(ledger, world, image, ignition)
         yield world, made, ignition, conn
     finally:
         problems = ledger.clean()
-        _remove_logs(world.domain.name)
+        remove_logs(world.domain.name)
         assert not problems, f"cleanup failed: {problems}"
 
 
 def test_vm_boots_and_sees_its_planned_lease_dns_names_and_ignition(node):
     world, _, ignition, _ = node
-    probe = _probe_line(world)
+    probe = probe_line(world)
     assert probe["ip"] == f"{world.reservation.ip}/24" and probe["mac"] == world.domain.mac, probe
     assert probe["ignition_sha256"] == hashlib.sha256(ignition.encode()).hexdigest(), probe
     assert probe["dns"] == {"api.eaf-test.invalid": "10.98.7.5", "api-int.eaf-test.invalid": "10.98.7.5",
@@ -208,16 +139,16 @@ def test_base_image_with_the_wrong_checksum_creates_nothing(node):
 
 
 def test_delete_leaves_no_domain_volume_network_or_pool_behind():
-    conn = _system()
-    world, image = _node("10.98.8")
+    conn = system()
+    world, image = probe_node("10.98.8")
     ledger = Ledger()
     try:
-        _create_node(ledger, world, image, _ignition(world))
+        create_node(ledger, world, image, ignition_for(world))
         pool_path = Path(world.pool.path)
         assert pool_path.is_dir()
     finally:
         problems = ledger.clean()
-        _remove_logs(world.domain.name)
+        remove_logs(world.domain.name)
     assert not problems, problems
     assert world.domain.name not in [d.name() for d in conn.listAllDomains()], world.domain.name
     assert world.network.name not in [n.name() for n in conn.listAllNetworks()], world.network.name
@@ -226,8 +157,8 @@ def test_delete_leaves_no_domain_volume_network_or_pool_behind():
 
 
 def test_uefi_domain_delete_removes_its_nvram():
-    conn = _system()
-    world, _ = _node("10.98.9")
+    conn = system()
+    world, _ = probe_node("10.98.9")
     ledger = Ledger()
     uefi = dataclasses.replace(world.domain, firmware="uefi", kernel=None, initrd=None, cmdline=None)
     try:
@@ -236,7 +167,7 @@ def test_uefi_domain_delete_removes_its_nvram():
         ledger.create(providers.VolumeProvider(), props.volume_props(world.data, world.pool))
         conn.storagePoolLookupByName(world.pool.name).createXML(
             render.volume_xml(dataclasses.replace(world.data, name=world.root.name), world.pool), 0)
-        ledger.create(providers.IgnitionProvider(), props.ignition_props(world.ignition, SYSTEM, _ignition(world)))
+        ledger.create(providers.IgnitionProvider(), props.ignition_props(world.ignition, SYSTEM, ignition_for(world)))
         domain = ledger.create(providers.DomainProvider(), props.domain_props(uefi, world.pool))
         persistent = conn.lookupByUUIDString(domain.id).XMLDesc(0)
         nvram = persistent.split("<nvram", 1)[1].split(">", 1)[1].split("<", 1)[0]
@@ -249,7 +180,7 @@ def test_uefi_domain_delete_removes_its_nvram():
         if world.root.name in conn_pool.listVolumes():
             conn_pool.storageVolLookupByName(world.root.name).delete(0)
         problems = ledger.clean()
-        _remove_logs(uefi.name)
+        remove_logs(uefi.name)
     assert not problems, problems
 
 

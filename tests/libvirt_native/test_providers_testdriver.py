@@ -59,10 +59,18 @@ def test_pool_delete_removes_it(world, pool, conn, ledger):
 
 
 def test_pool_create_refuses_a_pool_of_that_name_made_outside_the_stack(world, pool):
+    other = props.pool_props(dataclasses.replace(world.pool, path=world.pool.path + "-elsewhere"))
     with pytest.raises(LibvirtObjectError) as error:
-        providers.PoolProvider().create(props.pool_props(world.pool))
+        providers.PoolProvider().create(other)
     message = str(error.value)
     assert HOST in message and world.pool.name in message and "already exists" in message, message
+    assert "target/path: is /eaf-test-driver" in message, "the refusal says what differs"
+
+
+def test_pool_create_adopts_an_identical_pool_an_interrupted_up_left_behind(world, pool, conn):
+    again = providers.PoolProvider().create(props.pool_props(world.pool))
+    assert again.id == pool.id and again.outs["drift"] == [], again.outs
+    assert [p.name() for p in conn.listAllStoragePools()].count(world.pool.name) == 1
 
 
 # --- network + reservations ---------------------------------------------------------------------------------------
@@ -149,11 +157,29 @@ def test_volume_create_read_and_unchanged_diff(world, pool, ledger):
     assert (read.outs["drift"], diff.changes) == ([], False), read.outs["drift"]
 
 
-def test_volume_capacity_change_needs_a_new_volume(world, pool, ledger):
+def test_volume_growth_is_an_update_in_place(world, pool, ledger):
     volume = ledger.create(providers.VolumeProvider(), props.volume_props(world.data, world.pool))
     bigger = props.volume_props(dataclasses.replace(world.data, size_bytes=2 * world.data.size_bytes), world.pool)
     diff = providers.VolumeProvider().diff(volume.id, volume.outs, bigger)
-    assert diff.changes and "xml" in diff.replaces, diff.__dict__
+    assert (diff.changes, diff.replaces) == (True, []), diff.__dict__
+    assert providers.VolumeProvider().check(volume.outs, bigger).failures == []
+
+
+def test_volume_shrink_is_refused_before_anything_changes(world, pool, ledger):
+    volume = ledger.create(providers.VolumeProvider(), props.volume_props(world.data, world.pool))
+    smaller = props.volume_props(dataclasses.replace(world.data, size_bytes=world.data.size_bytes // 2), world.pool)
+    failures = providers.VolumeProvider().check(volume.outs, smaller).failures
+    assert [f.property for f in failures] == ["xml"], failures
+    assert "would shrink from 1 GiB to 0.5 GiB" in failures[0].reason and HOST in failures[0].reason, failures
+
+
+def test_volume_with_another_backing_file_is_a_replacement_not_a_shrink(world, pool, ledger):
+    volume = ledger.create(providers.VolumeProvider(), props.volume_props(world.data, world.pool))
+    rebased = props.volume_props(dataclasses.replace(world.data, size_bytes=world.data.size_bytes // 2,
+                                                     backing=world.root.name), world.pool)
+    assert providers.VolumeProvider().check(volume.outs, rebased).failures == []
+    diff = providers.VolumeProvider().diff(volume.id, volume.outs, rebased)
+    assert "xml" in diff.replaces and diff.delete_before_replace, diff.__dict__
 
 
 def test_volume_delete_removes_it(world, pool, ledger, conn):
@@ -286,3 +312,77 @@ def test_removing_one_router_node_keeps_the_other_nodes_ingress_record(world, le
     read = providers.ReservationProvider().read(second.id, second.outs)
     assert read.outs["live"]["dns"] == "node-1.eaf-test.invalid ingress.eaf-test.invalid", read.outs["live"]
     assert "10.98.7.20" not in conn.networkLookupByUUIDString(net.id).XMLDesc(0), "node-0's records left behind"
+
+
+# --- an interrupted `up`: creates adopt what a cut-off create left, exactly as declared -------------------------------
+
+
+def test_domain_defined_but_not_started_by_a_cut_off_create_is_adopted_and_started(world, conn, ledger):
+    dom = conn.defineXML(props.domain_props(world.domain, world.pool)["xml"])
+    adopted = ledger.create(providers.DomainProvider(), props.domain_props(world.domain, world.pool))
+    assert adopted.id == dom.UUIDString() and conn.lookupByUUIDString(adopted.id).isActive(), world.domain.name
+    assert adopted.outs["drift"] == [] and adopted.outs["running"] is True, adopted.outs
+
+
+def test_domain_of_that_name_with_another_definition_is_refused(world, conn, ledger):
+    other = dataclasses.replace(world.domain, memory_mib=world.domain.memory_mib * 2)
+    dom = conn.defineXML(props.domain_props(other, world.pool)["xml"])
+    try:
+        with pytest.raises(LibvirtObjectError) as error:
+            providers.DomainProvider().create(props.domain_props(world.domain, world.pool))
+        assert "already exists" in str(error.value) and "memory: is 536870912, declared 268435456" in str(
+            error.value), str(error.value)
+    finally:
+        dom.undefine()
+
+
+def test_network_and_volume_left_by_a_cut_off_create_are_adopted(world, pool, conn, ledger):
+    # A bridge network: the test driver drops a NAT network's dnsmasq options (qemu:///system keeps them).
+    bridged = dataclasses.replace(world.network, mode="bridge", bridge="br-eaftest")
+    net = conn.networkDefineXML(props.network_props(bridged)["xml"])  # defined, never started
+    adopted = ledger.create(providers.NetworkProvider(), props.network_props(bridged))
+    assert adopted.id == net.UUIDString() and net.isActive() and net.autostart(), world.network.name
+    vol = conn.storagePoolLookupByName(world.pool.name).createXML(props.volume_props(world.data, world.pool)["xml"], 0)
+    volume = ledger.create(providers.VolumeProvider(), props.volume_props(world.data, world.pool))
+    assert volume.id == vol.key() and volume.outs["drift"] == [], volume.outs
+
+
+def test_reservation_missing_its_dns_record_is_completed(world, ledger, conn):
+    net = ledger.create(providers.NetworkProvider(), props.network_props(world.network))
+    inputs = props.reservation_props(world.reservation, world.network, net.id)
+    live = conn.networkLookupByUUIDString(net.id)
+    libvirt = libvirt_module()
+    live.update(libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST, -1,
+                inputs["dhcp_xml"], libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE | libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG)
+    reservation = ledger.create(providers.ReservationProvider(), inputs)
+    xml = live.XMLDesc(0)
+    assert reservation.outs["drift"] == [] and xml.count("mac='52:54:00:e7:5e:07'") == 1, xml
+    assert "<hostname>node-0.eaf-test.invalid</hostname>" in xml, xml
+
+
+def test_reservation_with_that_mac_for_another_address_is_refused(world, ledger):
+    net = ledger.create(providers.NetworkProvider(), props.network_props(world.network))
+    ledger.create(providers.ReservationProvider(), props.reservation_props(world.reservation, world.network, net.id))
+    moved = dataclasses.replace(world.reservation, ip=world.reservation.ip + 7)
+    with pytest.raises(LibvirtObjectError, match="already exists .*dhcp: is '10.98.7.20 node-0'"):
+        providers.ReservationProvider().create(props.reservation_props(moved, world.network, net.id))
+
+
+# --- replacements: the new object first, unless libvirt keeps something they share unique ---------------------------
+
+
+def test_renamed_domain_is_made_before_the_old_one_goes_unless_it_keeps_the_mac(world, domain):
+    renamed = dataclasses.replace(world.domain, name=world.domain.name + "-b", mac="52:54:00:e7:5e:99")
+    diff = providers.DomainProvider().diff(domain.id, domain.outs, props.domain_props(renamed, world.pool))
+    assert ("name" in diff.replaces, diff.delete_before_replace) == (True, False), diff.__dict__
+    same_mac = dataclasses.replace(world.domain, name=world.domain.name + "-b")
+    diff = providers.DomainProvider().diff(domain.id, domain.outs, props.domain_props(same_mac, world.pool))
+    assert diff.delete_before_replace is True, "two VMs with one MAC cannot run side by side"
+
+
+def test_volume_with_a_new_name_is_made_first_one_with_the_same_name_after_the_old_goes(world, pool, ledger):
+    volume = ledger.create(providers.VolumeProvider(), props.volume_props(world.data, world.pool))
+    renamed = props.volume_props(dataclasses.replace(world.data, name="eaf-test-other.qcow2"), world.pool)
+    rebased = props.volume_props(dataclasses.replace(world.data, backing=world.root.name), world.pool)
+    assert providers.VolumeProvider().diff(volume.id, volume.outs, renamed).delete_before_replace is False
+    assert providers.VolumeProvider().diff(volume.id, volume.outs, rebased).delete_before_replace is True

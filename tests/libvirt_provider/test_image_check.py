@@ -1,22 +1,20 @@
-"""The checksum step that runs before pulumi-libvirt imports the OS image: real files, real hashing, and a real
-download through urllib (from a file:// URL, since nothing else is reachable here)."""
+"""The step that runs before pulumi-libvirt imports the OS image (VerifiedImage): real files, real hashing, real
+decompression and a real download over HTTP on loopback. The fetching itself is tested in
+tests/libvirt_layer/test_images.py; here: what the step hands the provider."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import lzma
 
 import pytest
 
-from infra.libvirt.provider.image_check import (
-    ImageChecksumProvider,
-    cached_image_path,
-    download_verified,
-    expected_sha256,
-    verify_local,
-)
+from infra.libvirt.images import ImageError, ImagePin
+from infra.libvirt.provider.image_check import ImageChecksumProvider, planned_path
 from infra.spec.errors import ConfigError
 from tests.libvirt_provider.support import provider_run
+from tests.support.http_files import FileServer
 
 IMAGE = b"QFI\xfb" + bytes(range(256)) * 64  # qcow2 magic and some bytes: content only matters for its hash
 
@@ -25,66 +23,78 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def test_prestaged_image_with_its_pinned_checksum_passes(tmp_path):
+def _props(source: str, sha256: str | None, cache, checksum_file=None, uncompressed=None) -> dict:
+    pin = ImagePin(source, sha256, checksum_file, uncompressed)
+    path = str(planned_path(pin, cache)) if sha256 or checksum_file else None
+    return {"source": source, "sha256": sha256, "checksum_file": checksum_file, "uncompressed_sha256": uncompressed,
+            "cache_dir": str(cache), "path": path}
+
+
+def test_prestaged_image_with_its_pinned_checksum_is_imported_from_where_it_is(tmp_path):
     image = tmp_path / "base.qcow2"
     image.write_bytes(IMAGE)
-    assert verify_local(image, _sha(IMAGE)) == _sha(IMAGE)
+    result = ImageChecksumProvider().create(_props(str(image), _sha(IMAGE), tmp_path / "cache"))
+    assert (result.outs["path"], result.outs["verified_sha256"]) == (str(image), _sha(IMAGE)), result.outs
 
 
 def test_prestaged_image_with_another_checksum_stops_the_import_and_names_the_real_one(tmp_path):
     image = tmp_path / "base.qcow2"
     image.write_bytes(IMAGE)
     with pytest.raises(ValueError, match=f"sha256 is {_sha(IMAGE)} but the pin says {'0' * 64}"):
-        verify_local(image, "0" * 64)
+        ImageChecksumProvider().create(_props(str(image), "0" * 64, tmp_path / "cache"))
 
 
 def test_missing_prestaged_image_says_where_it_was_expected(tmp_path):
     with pytest.raises(ValueError, match=r"missing.qcow2: pre-staged OS image not found .* eaf:osImage.path"):
-        verify_local(tmp_path / "missing.qcow2", "0" * 64)
+        ImageChecksumProvider().create(_props(str(tmp_path / "missing.qcow2"), "0" * 64, tmp_path / "cache"))
 
 
 def test_checksum_file_beside_the_image_gives_the_pin(tmp_path):
+    image = tmp_path / "probe-base.qcow2"
+    image.write_bytes(IMAGE)
     sums = tmp_path / "SHA256SUMS"
     sums.write_text(f"{'1' * 64}  other.qcow2\n{_sha(IMAGE)}  probe-base.qcow2\n")
-    assert expected_sha256(None, str(sums), str(tmp_path / "probe-base.qcow2")) == _sha(IMAGE)
-    with pytest.raises(ValueError, match="lists no checksum for absent.qcow2"):
-        expected_sha256(None, str(sums), "/x/absent.qcow2")
+    result = ImageChecksumProvider().create(_props(str(image), None, tmp_path / "cache", checksum_file=str(sums)))
+    assert result.outs["verified_sha256"] == _sha(IMAGE)
 
 
-def test_xz_download_is_verified_then_decompressed_into_the_cache(tmp_path):
-    packed = lzma.compress(IMAGE)
-    source = tmp_path / "fcos.qcow2.xz"
-    source.write_bytes(packed)
-    dest = cached_image_path(tmp_path / "cache", source.as_uri(), _sha(packed))
-    assert dest.name == "fcos.qcow2", dest
-    assert download_verified(source.as_uri(), _sha(packed), dest) == _sha(packed)
-    assert dest.read_bytes() == IMAGE
-    assert sorted(p.name for p in dest.parent.iterdir()) == ["fcos.qcow2"], "partial files left behind"
+@pytest.mark.parametrize("suffix, compress", [(".xz", lzma.compress), (".gz", gzip.compress)])
+def test_compressed_download_hands_the_provider_the_decompressed_image(tmp_path, suffix, compress):
+    packed = compress(IMAGE)
+    with FileServer({f"/fcos.qcow2{suffix}": packed}) as server:
+        result = ImageChecksumProvider().create(_props(server.url(f"/fcos.qcow2{suffix}"), _sha(packed),
+                                                       tmp_path / "cache", uncompressed=_sha(IMAGE)))
+    imported = tmp_path / "cache" / _sha(packed) / "fcos.qcow2"
+    assert result.outs["path"] == str(imported) and imported.read_bytes() == IMAGE
+    assert (result.outs["verified_sha256"], result.outs["image_sha256"]) == (_sha(packed), _sha(IMAGE))
+
+
+def test_compressed_prestaged_image_is_decompressed_before_the_import(tmp_path):
+    packed = tmp_path / "fcos.qcow2.xz"
+    packed.write_bytes(lzma.compress(IMAGE))
+    result = ImageChecksumProvider().create(_props(str(packed), _sha(packed.read_bytes()), tmp_path / "cache"))
+    assert result.outs["path"] != str(packed) and open(result.outs["path"], "rb").read() == IMAGE
 
 
 def test_download_with_another_checksum_leaves_nothing_in_the_cache(tmp_path):
-    source = tmp_path / "fcos.qcow2"
-    source.write_bytes(IMAGE)
-    dest = cached_image_path(tmp_path / "cache", source.as_uri(), "0" * 64)
-    with pytest.raises(ValueError, match=f"sha256 is {_sha(IMAGE)}"):
-        download_verified(source.as_uri(), "0" * 64, dest)
-    assert list(dest.parent.iterdir()) == [], "a mismatching download must not stay in the cache"
-
-
-def test_provider_create_verifies_a_prestaged_image_and_reports_its_checksum(tmp_path):
-    image = tmp_path / "base.qcow2"
-    image.write_bytes(IMAGE)
-    result = ImageChecksumProvider().create(
-        {"source": str(image), "sha256": _sha(IMAGE), "checksum_file": None, "path": str(image)}
-    )
-    assert result.outs["verified_sha256"] == _sha(IMAGE) and result.outs["path"] == str(image), result.outs
+    with FileServer({"/fcos.qcow2": IMAGE}) as server:
+        with pytest.raises(ImageError, match=f"sha256 is {_sha(IMAGE)}"):
+            ImageChecksumProvider().create(_props(server.url("/fcos.qcow2"), "0" * 64, tmp_path / "cache"))
+    assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and p.name != ".lock"] == []
 
 
 def test_provider_diff_fetches_again_when_the_cached_file_is_gone(tmp_path):
-    props = {"source": "https://example.invalid/a.qcow2", "sha256": "0" * 64, "checksum_file": None,
-             "path": str(tmp_path / "gone.qcow2")}
+    props = _props("https://example.invalid/a.qcow2", "0" * 64, tmp_path)
     diff = ImageChecksumProvider().diff("id", props, props)
     assert diff.changes and diff.replaces == ["path"], diff.__dict__
+
+
+def test_the_import_path_is_known_when_the_program_is_evaluated(tmp_path):
+    """A download or a compressed image is imported from the cache entry of its pin; a plain pre-staged image
+    from where it is."""
+    assert planned_path(ImagePin("https://x.invalid/fcos.qcow2.xz", "a" * 64), tmp_path) == (
+        tmp_path / ("a" * 64) / "fcos.qcow2")
+    assert str(planned_path(ImagePin("/images/plain.qcow2", "a" * 64), tmp_path)) == "/images/plain.qcow2"
 
 
 def test_url_image_without_a_pinned_sha256_is_refused_before_anything_is_created():

@@ -169,6 +169,9 @@ def test_base_image_is_imported_from_the_checksum_verified_file():
         assert base.inputs["source"] == check.inputs["path"], f"dev {base.urn}: source {base.inputs['source']}"
         assert check.urn in base.dependencies, f"dev {base.urn} does not wait for the checksum step"
         assert "://" not in base.inputs["source"], f"dev {base.urn}: the provider must never download unchecked"
+        # The catalogue's FCOS image is published as .qcow2.xz: the provider imports the decompressed file.
+        assert check.inputs["source"].endswith(".qcow2.xz") and base.inputs["source"].endswith(".qcow2"), (
+            f"dev {base.urn}: imports {base.inputs['source']}")
 
 
 def test_base_images_ignore_where_their_file_came_from():

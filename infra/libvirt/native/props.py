@@ -9,13 +9,13 @@ from typing import Any
 
 from infra.libvirt.model import BaseImageDef, DomainDef, IgnitionDef, NetworkDef, PoolDef, ReservationDef, VolumeDef
 from infra.libvirt.native import render
-from infra.libvirt.native.facts import FACTS
+from infra.libvirt.native.facts import FACTS, flat
 
 
 def _with_elements(kind: str, inputs: dict[str, Any]) -> dict[str, Any]:
     """`elements`: the managed facts of the XML (facts.py), an input of their own so that Pulumi's diff shows
     which element changed, both for a program change and for drift found by `pulumi refresh`."""
-    return {**inputs, "elements": FACTS[kind](inputs["xml"])}
+    return {**inputs, "elements": flat(FACTS[kind](inputs["xml"]))}
 
 
 def pool_props(pool: PoolDef) -> dict[str, Any]:
@@ -25,7 +25,8 @@ def pool_props(pool: PoolDef) -> dict[str, Any]:
 
 def base_image_props(image: BaseImageDef, uri: str) -> dict[str, Any]:
     return {"host": image.host, "uri": uri, "pool": image.pool, "name": image.name, "source": image.source,
-            "sha256": image.sha256, "checksum_file": image.checksum_file, "format": image.format}
+            "sha256": image.sha256, "checksum_file": image.checksum_file, "format": image.format,
+            "uncompressed_sha256": image.uncompressed_sha256}
 
 
 def network_props(network: NetworkDef) -> dict[str, Any]:

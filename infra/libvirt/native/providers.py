@@ -1,588 +1,612 @@
 """Pulumi dynamic providers, one per libvirt object kind, on libvirt-python.
 
-Pulumi pickles each provider object into the state, by reference to this module: so these classes keep no state
-on `self` (connections live in infra.libvirt.native.connection's cache) and this module's path must not move.
+Pulumi pickles each provider object into the state, by reference to its class in this module: so these classes
+keep no state on `self` (connections live in infra.libvirt.native.connection's cache), they are defined here (not
+imported from elsewhere) and this module's path and their names must not move. The lifecycle they share (create
+with rollback and adoption, read with drift, diff, update, idempotent delete) is lifecycle.py's; each class here
+declares only what its kind does differently.
 
-Inputs are plain data: the rendered XML plus a few fields. Outputs add `live` (the managed facts read back from
-libvirt, see facts.py) and `drift` (how live differs from the declared XML); `pulumi refresh` updates both, and
-the next diff compares the declared XML with what libvirt really has.
+Inputs are plain data: the rendered XML plus a few fields (props.py). Outputs add `live` (the managed facts read
+back from libvirt, see facts.py) and `drift` (how live differs from the declared XML); `pulumi refresh` updates
+both, and the next diff compares the declared XML with what libvirt really has.
 """
 
 from __future__ import annotations
 
-import hashlib
-import xml.etree.ElementTree as ET
-from collections.abc import Callable
-from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any
 
-from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult
 
+from infra.checksums import sha256_bytes
+from infra.libvirt import images
 from infra.libvirt.model import BaseImageDef
-from infra.libvirt.native import render, transfer
-from infra.libvirt.native.connection import LibvirtObjectError, connection, libvirt_module
-from infra.libvirt.native.facts import DNSMASQ_NS, FACTS, changed, domain_facts, network_facts, volume_facts
+from infra.libvirt.native import render, transfer, xml_edit
+from infra.libvirt.native.connection import LibvirtObjectError, libvirt_module
+from infra.libvirt.native.facts import (
+    CAPACITY,
+    DNS_HOST,
+    FactKey,
+    dhcp_host_key,
+    dhcp_host_value,
+    disk_source,
+    dns_host_key,
+    domain_facts,
+    is_reservation,
+    network_facts,
+    volume_facts,
+)
+from infra.libvirt.native.lifecycle import (
+    UNKNOWN,
+    ObjectProvider,
+    Undo,
+    XmlObjectProvider,
+    drift_lines,
+    explain,
+    lookup,
+    public,
+    undo,
+)
 
-# Pulumi's marker for a value not known during preview (pulumi.runtime.rpc.UNKNOWN).
-_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-
-
-def drift_lines(declared: dict[str, str], live: dict[str, str]) -> list[str]:
-    """How the live object differs from what the stack declares: `memory: declared 536870912, live 1073741824`."""
-    return [f"{key}: declared {want or '(none)'}, live {have or '(none)'}"
-            for key, (want, have) in changed(declared, live).items()]
-
-
-def explain(changes: dict[str, tuple[str, str]], note: Callable[[str], str]) -> list[str]:
-    """One line per changed fact: `memory: 536870912 -> 1073741824 (takes effect after restart)`."""
-    return [f"{key}: {old or '(none)'} -> {new or '(none)'}{note(key)}" for key, (old, new) in changes.items()]
-
-
-@contextmanager
-def _libvirt_call(props: dict[str, Any], kind: str, action: str):
-    """Turn libvirt's exception into one that names the host, the object and the action."""
-    libvirt = libvirt_module()
-    try:
-        yield
-    except libvirt.libvirtError as error:
-        raise LibvirtObjectError(props["host"], props["uri"], kind, _object_name(props), action,
-                                 error.get_error_message()) from None
-
-
-def _object_name(props: dict[str, Any]) -> str:
-    """What an error calls the object: its libvirt name, or for a reservation its node and MAC."""
-    return props.get("name") or f"{props.get('node')} ({props.get('mac')})"
+GIB = 1024**3
 
 
-def _undo(steps: list[Callable[[], None]]) -> None:
-    """Roll back what a failed create made, newest first; a failing step must not stop the others."""
-    for step in reversed(steps):
-        try:
-            step()
-        except Exception:  # noqa: BLE001 - the create's own error is what the user needs to see
-            pass
+class PoolProvider(XmlObjectProvider):
+    """A dir pool. Update: redefined in place under its UUID. Replace: libvirt keeps pool names and target paths
+    unique, so a pool that keeps either must be deleted before the new one is made."""
 
-
-def _not_found(error) -> bool:
-    libvirt = libvirt_module()
-    return error.get_error_code() in (libvirt.VIR_ERR_NO_DOMAIN, libvirt.VIR_ERR_NO_NETWORK,
-                                      libvirt.VIR_ERR_NO_STORAGE_POOL, libvirt.VIR_ERR_NO_STORAGE_VOL)
-
-
-class _XmlObjectProvider(ResourceProvider):
-    """Shared diff/read logic for objects fully described by their XML (pool, network, volume, domain)."""
-
-    kind: ClassVar[str]
-    identity: ClassVar[tuple[str, ...]] = ("uri", "name")  # a different value means a different object
-    replace_facts: ClassVar[tuple[str, ...]] = ()  # fact key prefixes libvirt cannot change in place
-    restart_note: ClassVar[str] = ""
-    outputs_only: ClassVar[tuple[str, ...]] = ("live", "drift", "path", "running", "pending_restart")
-    plain_inputs: ClassVar[tuple[str, ...]] = ()  # inputs outside the XML that an update applies
-
-    def _note(self, key: str) -> str:
-        if key.startswith(self.replace_facts):
-            return " (needs a new object: replace)"
-        return self.restart_note
-
-    def _facts(self, xml: str) -> dict[str, str]:
-        return FACTS[self.kind](xml)
-
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [k for k in self.identity if olds.get(k) != news.get(k)]
-        if news.get("xml") == _UNKNOWN:
-            return DiffResult(changes=True, replaces=replaces)
-        delta = self.changes(olds, news)
-        if any(key.startswith(self.replace_facts) for key in delta):
-            replaces.append("xml")
-        text_changed = olds.get("xml") != news.get("xml")
-        plain_changed = any(olds.get(k) != news.get(k) for k in self.plain_inputs)
-        return DiffResult(changes=bool(replaces or delta or text_changed or plain_changed), replaces=replaces,
-                          delete_before_replace=bool(replaces))
-
-    def changes(self, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, tuple[str, str]]:
-        """What differs between the object as last seen (live facts, else the old XML) and the new XML."""
-        current = olds.get("live") or self._facts(olds["xml"])
-        return changed(current, self._facts(news["xml"]))
-
-    def describe(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
-        return explain(self.changes(olds, news), self._note)
-
-    def _read_result(self, id_: str, outs: dict[str, Any]) -> ReadResult:
-        """After a refresh the recorded inputs carry the live `elements`, so the next preview's diff names each
-        XML element that drifted (`elements.memory: "1073741824" => "536870912"`), not just "xml changed"."""
-        inputs = {k: v for k, v in outs.items() if k not in self.outputs_only}
-        inputs["elements"] = outs["live"]
-        return ReadResult(id_, outs, inputs)
-
-    def _managed(self, live: dict[str, str], declared: dict[str, str]) -> dict[str, str]:
-        """The live facts this resource owns (a network leaves node reservations to their own resources)."""
-        return live
-
-    def _outs(self, props: dict[str, Any], live_xml: str, **extra: Any) -> dict[str, Any]:
-        live = self._managed(self._facts(live_xml), self._facts(props["xml"]))
-        drift = drift_lines(self._facts(props["xml"]), live)
-        outs = {k: v for k, v in props.items() if k != "__provider"}
-        return {**outs, **extra, "live": live, "drift": drift}
-
-
-class PoolProvider(_XmlObjectProvider):
-    kind = "pool"
+    kind = facts_kind = "pool"
+    identity = ("uri", "name")
     outputs_only = ("live", "drift")  # its path is an input
-    replace_facts = ("pool/@type", "target/path")
+    replace_facts = frozenset({FactKey("pool/@type"), FactKey("target/path")})
+    remedy = "virsh pool-destroy + pool-undefine"
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        conn = connection(props["uri"], props["host"])
-        made: list[Callable[[], None]] = []
-        with _libvirt_call(props, "pool", "create"):
-            _refuse_existing(conn.storagePoolLookupByName, props, "pool", "virsh pool-destroy + pool-undefine")
-            try:
-                pool = conn.storagePoolDefineXML(props["xml"], 0)
-                made.append(pool.undefine)
-                pool.build(0)  # mkdir (with the pool's mode); harmless when the directory exists
-                made.append(lambda: pool.delete(0))  # removes the directory only while it is empty
-                pool.create(0)
-                made.append(pool.destroy)
-                pool.setAutostart(1)
-            except BaseException:
-                _undo(made)
-                raise
-            return CreateResult(pool.UUIDString(), self._outs(props, pool.XMLDesc(0), path=props["path"]))
+    def find(self, conn, props, id_):
+        return lookup(conn.storagePoolLookupByUUIDString, id_)
 
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        conn = connection(props["uri"], props["host"])
-        with _libvirt_call(props, "pool", "read"):
-            pool = _lookup(conn.storagePoolLookupByUUIDString, id_)
-            if pool is None:
-                return ReadResult(None, {})
-            return self._read_result(id_, self._outs(props, pool.XMLDesc(0), path=props["path"]))
+    def find_existing(self, conn, props):
+        return lookup(conn.storagePoolLookupByName, props["name"])
 
-    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        conn = connection(news["uri"], news["host"])
-        with _libvirt_call(news, "pool", "redefine"):
-            pool = conn.storagePoolDefineXML(_with_uuid(news["xml"], id_), 0)
-            return UpdateResult(self._outs(news, pool.XMLDesc(0), path=news["path"]))
+    def make(self, conn, props, made: Undo):
+        pool = conn.storagePoolDefineXML(props["xml"], 0)
+        made.append(pool.undefine)
+        pool.build(0)  # mkdir (with the pool's mode); harmless when the directory exists
+        made.append(lambda: pool.delete(0))  # removes the directory only while it is empty
+        pool.create(0)
+        made.append(pool.destroy)
+        pool.setAutostart(1)
+        return pool
 
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        conn = connection(props["uri"], props["host"])
-        with _libvirt_call(props, "pool", "delete"):
-            pool = _lookup(conn.storagePoolLookupByUUIDString, id_)
-            if pool is None:
-                return
-            if pool.isActive():
-                pool.destroy()
-            _undo([lambda: pool.delete(0)])  # keep a directory that still holds foreign files
-            pool.undefine()
+    def adopt(self, conn, props, pool):
+        if not pool.isActive():
+            pool.build(0)
+            pool.create(0)
+        pool.setAutostart(1)
+        return pool
+
+    def object_id(self, pool, props) -> str:
+        return pool.UUIDString()
+
+    def outputs(self, conn, props, pool, **extra):
+        return super().outputs(conn, props, pool, path=props["path"], **extra)
+
+    def change(self, conn, id_, olds, news):
+        return self.outputs(conn, news, conn.storagePoolDefineXML(xml_edit.with_uuid(news["xml"], id_), 0))
+
+    def remove(self, conn, props, pool) -> None:
+        if pool.isActive():
+            pool.destroy()
+        undo([lambda: pool.delete(0)])  # keep a directory that still holds foreign files
+        pool.undefine()
+
+    def collides(self, olds, news) -> bool:
+        return olds.get("uri") == news.get("uri") and (
+            olds.get("name") == news.get("name") or olds.get("path") == news.get("path"))
 
 
-class NetworkProvider(_XmlObjectProvider):
+class NetworkProvider(XmlObjectProvider):
     """The network itself: forward mode, bridge, addresses, DHCP range, DNS (api records, forwarders, the *.apps
     wildcard). Node reservations are separate resources (ReservationProvider) applied live, so they are not this
     resource's business: its facts leave them out and a redefinition keeps them. Changing anything here except
     the api DNS records needs the network restarted, which cuts every VM on it off for a moment, so the update
-    only redefines it and reports what is pending."""
+    only redefines it (in place, under its UUID) and reports what is pending. Replace: libvirt keeps network
+    names and bridge names unique, so the old network goes first."""
 
-    kind = "network"
-    replace_facts = ("forward/@mode", "bridge/@name", "ip/@address", "ip/@prefix")
+    kind = facts_kind = "network"
+    identity = ("uri", "name")
+    replace_facts = frozenset({FactKey("forward/@mode"), FactKey("bridge/@name"), FactKey("ip/@address"),
+                               FactKey("ip/@prefix")})
     restart_note = " (takes effect when the network restarts)"
-    _reservation_keys: ClassVar[tuple[str, ...]] = ("ip/dhcp/host[", "dns/host[")
+    remedy = "virsh net-destroy + net-undefine"
 
-    def _managed(self, live: dict[str, str], declared: dict[str, str]) -> dict[str, str]:
-        return {k: v for k, v in live.items() if not k.startswith(self._reservation_keys) or k in declared}
+    def live_xml(self, net) -> str:
+        """The persistent definition (what a restart brings back); libvirt's test driver knows only the live one."""
+        return _network_xml(net)
 
-    def _note(self, key: str) -> str:
-        if key.startswith("dns/host["):
-            return " (applied live)"
-        return super()._note(key)
+    def managed(self, live, declared):
+        return {k: v for k, v in live.items() if not is_reservation(k) or k in declared}
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        conn = connection(props["uri"], props["host"])
-        made: list[Callable[[], None]] = []
-        with _libvirt_call(props, "network", "create"):
-            _refuse_existing(conn.networkLookupByName, props, "network", "virsh net-destroy + net-undefine")
-            try:
-                net = conn.networkDefineXML(props["xml"])
-                made.append(net.undefine)
-                net.create()
-                made.append(net.destroy)
-                net.setAutostart(1)
-            except BaseException:
-                _undo(made)
-                raise
-            return CreateResult(net.UUIDString(), self._outs(props, _network_xml(net)))
+    def note(self, key: FactKey) -> str:
+        return " (applied live)" if key.path == DNS_HOST else super().note(key)
 
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        conn = connection(props["uri"], props["host"])
-        with _libvirt_call(props, "network", "read"):
-            net = _lookup(conn.networkLookupByUUIDString, id_)
-            if net is None:
-                return ReadResult(None, {})
-            return self._read_result(id_, self._outs(props, _network_xml(net)))
+    def find(self, conn, props, id_):
+        return lookup(conn.networkLookupByUUIDString, id_)
 
-    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+    def find_existing(self, conn, props):
+        return lookup(conn.networkLookupByName, props["name"])
+
+    def make(self, conn, props, made: Undo):
+        net = conn.networkDefineXML(props["xml"])
+        made.append(net.undefine)
+        net.create()
+        made.append(net.destroy)
+        net.setAutostart(1)
+        return net
+
+    def adopt(self, conn, props, net):
+        if not net.isActive():
+            net.create()
+        net.setAutostart(1)
+        return net
+
+    def object_id(self, net, props) -> str:
+        return net.UUIDString()
+
+    def change(self, conn, id_, olds, news):
         libvirt = libvirt_module()
-        conn = connection(news["uri"], news["host"])
-        delta = self.changes(olds, news)
-        with _libvirt_call(news, "network", "update"):
-            net = conn.networkLookupByUUIDString(id_)
-            live_xml = _network_xml(net)
-            if net.isActive():  # DNS records (api, api-int) change live; the rest waits for a restart
-                for key in (k for k in delta if k.startswith("dns/host[")):
-                    ip = key.split("'")[1]
-                    if _element(live_xml, key) is not None:
-                        net.update(libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, libvirt.VIR_NETWORK_SECTION_DNS_HOST,
-                                   -1, render.dns_host_selector_xml(ip), libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE)
-                    new = _element(news["xml"], key)
-                    if new is not None:
-                        net.update(libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, libvirt.VIR_NETWORK_SECTION_DNS_HOST,
-                                   -1, new, libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE)
-            net = conn.networkDefineXML(_keep_reservations(_with_uuid(news["xml"], id_), live_xml))
-            pending = [line for line in explain(delta, self._note) if line.endswith(self.restart_note)]
-            return UpdateResult(self._outs(news, _network_xml(net), pending_restart=pending))
+        net = conn.networkLookupByUUIDString(id_)
+        live_xml = _network_xml(net)
+        delta = self.live_delta(net, news)
+        if net.isActive():  # DNS records (api, api-int) change live; the rest waits for a restart
+            for key in (k for k in delta if k.path == DNS_HOST):
+                _replace_dns_host(net, xml_edit.element(live_xml, key) is not None, key.value,
+                                  xml_edit.element(news["xml"], key), key.value,
+                                  libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE)
+        net = conn.networkDefineXML(xml_edit.keep_reservations(xml_edit.with_uuid(news["xml"], id_), live_xml))
+        pending = explain({k: v for k, v in delta.items() if self.note(k) == self.restart_note}, self.note)
+        return self.outputs(conn, news, net, pending_restart=pending)
 
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        conn = connection(props["uri"], props["host"])
-        with _libvirt_call(props, "network", "delete"):
-            net = _lookup(conn.networkLookupByUUIDString, id_)
-            if net is None:
-                return
-            if net.isActive():
-                net.destroy()
-            net.undefine()
+    def remove(self, conn, props, net) -> None:
+        if net.isActive():
+            net.destroy()
+        net.undefine()
+
+    def collides(self, olds, news) -> bool:
+        return olds.get("uri") == news.get("uri")  # same name, same bridge, or the same addresses: all unique
 
 
-class ReservationProvider(ResourceProvider):
+class ReservationProvider(ObjectProvider):
     """One node's DHCP reservation (MAC -> IP, hostname) and DNS record (IP -> FQDN) in a nat/route network,
     added and removed live with virNetworkUpdate (live + persistent config): adding a worker never restarts the
-    network the other VMs are on."""
+    network the other VMs are on. Update: the DHCP host is modified in place (libvirt matches it by MAC); a DNS
+    record that moves to another address is added there before the old one goes; one that keeps its address but
+    changes names is deleted first (libvirt holds one record per address and cannot modify one). Replace: the old
+    goes first (libvirt refuses a second DHCP host with the same MAC, IP or name)."""
 
-    identity: ClassVar[tuple[str, ...]] = ("uri", "network", "network_id", "mac")
+    kind = "network reservation"
+    identity = ("uri", "network", "network_id", "mac")
+    remedy = "virsh net-update <network> delete ip-dhcp-host / dns-host"
 
-    def _facts(self, props: dict[str, Any], network_xml: str) -> dict[str, str]:
+    def name_of(self, props) -> str:
+        return f"{props.get('node')} ({props.get('mac')})"
+
+    def _live(self, props, network_xml: str) -> dict[str, str]:
         facts = network_facts(network_xml)
-        found = {"dhcp": facts.get(f"ip/dhcp/host[@mac='{props['mac'].lower()}']", "")}
+        found = {"dhcp": facts.get(dhcp_host_key(props["mac"]), "")}
         if props.get("dns_xml"):
-            found["dns"] = facts.get(f"dns/host[@ip='{props['ip']}']", "")
+            found["dns"] = facts.get(dns_host_key(props["ip"]), "")
         return found
 
-    def _declared(self, props: dict[str, Any]) -> dict[str, str]:
-        declared = {"dhcp": f"{props['ip']} {props['hostname']}"}
+    def _declared(self, props) -> dict[str, str]:
+        declared = {"dhcp": dhcp_host_value(props["ip"], props["hostname"])}
         if props.get("dns_xml"):
             declared["dns"] = " ".join(props["dns_names"])
         return declared
 
-    def _outs(self, props: dict[str, Any], network_xml: str) -> dict[str, Any]:
-        live = self._facts(props, network_xml)
-        drift = drift_lines(self._declared(props), live)
-        outs = {k: v for k, v in props.items() if k != "__provider"}
-        return {**outs, "live": live, "drift": drift}
+    def find(self, conn, props, id_):
+        net = lookup(conn.networkLookupByName, props["network"])
+        if net is None or not any(self._live(props, _network_xml(net)).values()):
+            return None
+        return net
 
-    def _network(self, conn, props: dict[str, Any]):
-        return conn.networkLookupByName(props["network"])
+    def find_existing(self, conn, props):
+        return self.find(conn, props, "")
 
-    def _apply(self, net, command: str, section: str, element: str) -> None:
+    def mismatch(self, conn, props, net) -> str | None:
+        live, declared = self._live(props, _network_xml(net)), self._declared(props)
+        wrong = [f"{part}: is {live[part]!r}, declared {declared[part]!r}" for part in declared
+                 if live[part] and live[part] != declared[part]]
+        return "; ".join(wrong) or None
+
+    def adopt(self, conn, props, net):
+        live = self._live(props, _network_xml(net))
         libvirt = libvirt_module()
-        flags = libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG
-        if net.isActive():
-            flags |= libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE
-        net.update(getattr(libvirt, command), getattr(libvirt, section), -1, element, flags)
+        if not live["dhcp"]:
+            _apply(net, libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST,
+                   props["dhcp_xml"])
+        if props.get("dns_xml") and not live["dns"]:
+            _apply(net, libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, libvirt.VIR_NETWORK_SECTION_DNS_HOST,
+                   props["dns_xml"])
+        return net
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        conn = connection(props["uri"], props["host"])
-        with _libvirt_call(props, "network reservation", "add"):
-            net = self._network(conn, props)
-            self._apply(net, "VIR_NETWORK_UPDATE_COMMAND_ADD_LAST", "VIR_NETWORK_SECTION_IP_DHCP_HOST",
-                        props["dhcp_xml"])
-            try:
-                if props.get("dns_xml"):
-                        self._apply(net, "VIR_NETWORK_UPDATE_COMMAND_ADD_LAST", "VIR_NETWORK_SECTION_DNS_HOST",
-                                props["dns_xml"])
-            except BaseException:
-                _undo([lambda: self._apply(net, "VIR_NETWORK_UPDATE_COMMAND_DELETE",
-                                           "VIR_NETWORK_SECTION_IP_DHCP_HOST", props["dhcp_xml"])])
-                raise
-            return CreateResult(f"{props['network']}/{props['mac']}", self._outs(props, _network_xml(net)))
+    def make(self, conn, props, made: Undo):
+        libvirt = libvirt_module()
+        net = conn.networkLookupByName(props["network"])
+        _apply(net, libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST,
+               props["dhcp_xml"])
+        made.append(lambda: _apply(net, libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE,
+                                   libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST, props["dhcp_xml"]))
+        if props.get("dns_xml"):
+            _apply(net, libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, libvirt.VIR_NETWORK_SECTION_DNS_HOST,
+                   props["dns_xml"])
+        return net
 
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        conn = connection(props["uri"], props["host"])
-        with _libvirt_call(props, "network reservation", "read"):
-            net = _lookup(conn.networkLookupByName, props["network"])
-            if net is None:
-                return ReadResult(None, {})
-            outs = self._outs(props, _network_xml(net))
-            if not any(outs["live"].values()):
-                return ReadResult(None, {})
-            return ReadResult(id_, outs)
+    def object_id(self, net, props) -> str:
+        return f"{props['network']}/{props['mac']}"
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [k for k in self.identity if olds.get(k) != news.get(k)]
+    def outputs(self, conn, props, net, **extra):
+        live = self._live(props, _network_xml(net))
+        return {**public(props), **extra, "live": live, "drift": drift_lines(self._declared(props), live)}
+
+    def changes(self, olds, news):
         current = olds.get("live") or self._declared(olds)
-        changes = bool(replaces) or current != self._declared(news)
-        return DiffResult(changes=changes, replaces=replaces, delete_before_replace=bool(replaces))
+        return current != self._declared(news), []
 
-    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        conn = connection(news["uri"], news["host"])
-        with _libvirt_call(news, "network reservation", "update"):
-            net = self._network(conn, news)
-            self._remove(net, olds)
-            self.create(news)
-            return UpdateResult(self._outs(news, _network_xml(net)))
-
-    def _remove(self, net, props: dict[str, Any]) -> None:
-        """Delete the live elements for this MAC / IP (whatever they hold now, drift included)."""
+    def change(self, conn, id_, olds, news):
+        libvirt = libvirt_module()
+        net = conn.networkLookupByName(news["network"])
         live_xml = _network_xml(net)
-        dhcp = _element(live_xml, f"ip/dhcp/host[@mac='{props['mac'].lower()}']")
+        dhcp = libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST
+        if xml_edit.element(live_xml, dhcp_host_key(news["mac"])) is not None:
+            _apply(net, libvirt.VIR_NETWORK_UPDATE_COMMAND_MODIFY, dhcp, news["dhcp_xml"])
+        else:
+            _apply(net, libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, dhcp, news["dhcp_xml"])
+        old_ip = olds["ip"] if olds.get("dns_xml") else None
+        new_ip = news["ip"] if news.get("dns_xml") else None
+        live_names = network_facts(live_xml).get(dns_host_key(old_ip)) if old_ip else None
+        if old_ip != new_ip or live_names != " ".join(news["dns_names"]):
+            flags = libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG | (
+                libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE if net.isActive() else 0)
+            _replace_dns_host(net, live_names is not None, old_ip, news.get("dns_xml"), new_ip, flags)
+        return self.outputs(conn, news, net)
+
+    def remove(self, conn, props, net) -> None:
+        """Delete the live elements for this MAC / IP (whatever they hold now, drift included)."""
+        libvirt = libvirt_module()
+        live_xml = _network_xml(net)
+        dhcp = xml_edit.element(live_xml, dhcp_host_key(props["mac"]))
         if dhcp is not None:
-            self._apply(net, "VIR_NETWORK_UPDATE_COMMAND_DELETE", "VIR_NETWORK_SECTION_IP_DHCP_HOST", dhcp)
+            _apply(net, libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST, dhcp)
         # Without dns_xml the record at this IP is the network's own (api, api-int).
-        if props.get("dns_xml") and _element(live_xml, f"dns/host[@ip='{props['ip']}']") is not None:
-            self._apply(net, "VIR_NETWORK_UPDATE_COMMAND_DELETE", "VIR_NETWORK_SECTION_DNS_HOST",
-                        render.dns_host_selector_xml(props["ip"]))
+        if props.get("dns_xml") and xml_edit.element(live_xml, dns_host_key(props["ip"])) is not None:
+            _apply(net, libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, libvirt.VIR_NETWORK_SECTION_DNS_HOST,
+                   render.dns_host_selector_xml(props["ip"]))
 
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        conn = connection(props["uri"], props["host"])
-        with _libvirt_call(props, "network reservation", "remove"):
-            net = _lookup(conn.networkLookupByName, props["network"])
+    def delete(self, id_, props) -> None:
+        with self.call(props, "delete") as conn:
+            net = lookup(conn.networkLookupByName, props["network"])
             if net is not None:
-                self._remove(net, props)
+                self.remove(conn, props, net)
+
+    def collides(self, olds, news) -> bool:
+        return True
 
 
-class VolumeProvider(_XmlObjectProvider):
+class VolumeProvider(XmlObjectProvider):
     """Root (copy-on-write on the base image) and data volumes. A volume whose state says `protected` is never
-    deleted, whatever the program asks: prod root and data disks hold the cluster."""
+    deleted, whatever the program asks: prod root and data disks hold the cluster. A bigger capacity is applied in
+    place (the volume is grown, and the disk of a running VM with it, live); a smaller one is refused before
+    anything is changed. Replace (other format or backing file): the old volume goes first when the new one has
+    its name (libvirt keeps volume names unique in a pool)."""
 
-    kind = "volume"
+    kind = facts_kind = "volume"
     identity = ("uri", "name", "pool")
     plain_inputs = ("protected", "node", "kind")
-    replace_facts = ("name", "capacity", "target/format", "backingStore")
+    replace_facts = frozenset({FactKey("name"), FactKey("target/format/@type"), FactKey("backingStore/path")})
+    remedy = "virsh vol-delete"
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        conn = connection(props["uri"], props["host"])
-        with _libvirt_call(props, "volume", "create"):
-            pool = _active_pool(conn, props)
-            _refuse_existing(pool.storageVolLookupByName, props, "volume", "virsh vol-delete")
-            vol = pool.createXML(props["xml"], 0)
-            return CreateResult(vol.key(), self._outs(props, vol.XMLDesc(0), path=vol.path()))
+    def check(self, olds, news) -> CheckResult:
+        """A disk that would shrink in place is refused at preview, before anything changes."""
+        return CheckResult(news, [CheckFailure("xml", reason)] if (reason := self._shrinks(olds, news)) else [])
 
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        conn = connection(props["uri"], props["host"])
-        with _libvirt_call(props, "volume", "read"):
-            vol = _lookup(conn.storageVolLookupByKey, id_)
-            if vol is None:
-                return ReadResult(None, {})
-            return self._read_result(id_, self._outs(props, vol.XMLDesc(0), path=vol.path()))
+    def _shrinks(self, olds, news) -> str | None:
+        if not olds.get("xml") or UNKNOWN in (olds["xml"], news.get("xml")):
+            return None  # a new volume, or not known yet
+        if any(olds.get(k) != news.get(k) for k in self.identity) or self.changes(olds, news)[1]:
+            return None  # a new volume replaces it: nothing shrinks
+        recorded = (olds.get("elements") or {}).get(str(CAPACITY))
+        before = int(recorded or volume_facts(olds["xml"])[CAPACITY])
+        after = int(volume_facts(news["xml"])[CAPACITY])
+        if after >= before:
+            return None
+        return (f"host {news.get('host')}: volume {news.get('name')!r} would shrink from {_size(before)} to "
+                f"{_size(after)}: disks only grow in place (shrinking would cut off the file system). Keep the "
+                "size (diskGiB, or the data disk's sizeGiB) at least as it is, or remove the node and add it anew "
+                "with the smaller disk")
 
-    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        # Only the `protected` flag or XML layout can change here (capacity, format, backing replace): record it.
-        conn = connection(news["uri"], news["host"])
-        with _libvirt_call(news, "volume", "read"):
-            vol = conn.storageVolLookupByKey(id_)
-            return UpdateResult(self._outs(news, vol.XMLDesc(0), path=vol.path()))
+    def find(self, conn, props, id_):
+        return lookup(conn.storageVolLookupByKey, id_)
 
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
+    def find_existing(self, conn, props):
+        return lookup(_active_pool(conn, props).storageVolLookupByName, props["name"])
+
+    def make(self, conn, props, made: Undo):
+        return _active_pool(conn, props).createXML(props["xml"], 0)
+
+    def object_id(self, vol, props) -> str:
+        return vol.key()
+
+    def outputs(self, conn, props, vol, **extra):
+        return super().outputs(conn, props, vol, path=vol.path(), **extra)
+
+    def change(self, conn, id_, olds, news):
+        vol = conn.storageVolLookupByKey(id_)
+        want = int(volume_facts(news["xml"])[CAPACITY])
+        have = int(volume_facts(vol.XMLDesc(0))[CAPACITY])
+        if want > have:
+            _grow(conn, vol, want)
+        # Otherwise only the `protected` flag or the XML's layout changed: recorded.
+        return self.outputs(conn, news, vol)
+
+    def delete(self, id_, props) -> None:
         if props.get("protected"):
             raise LibvirtObjectError(
                 props["host"], props["uri"], "volume", props["name"], "delete",
                 "it is protected (a prod root/data disk). If it really must go, first run `pulumi up` with the "
                 "volume unprotected (VolumeDef.protect false), then delete; or `pulumi state unprotect` it")
-        _delete_volume(props, id_)
+        super().delete(id_, props)
+
+    def remove(self, conn, props, vol) -> None:
+        vol.delete(0)
 
 
-class BaseImageProvider(ResourceProvider):
-    """The OS image, imported once per host after its sha256 is verified on the machine running Pulumi."""
+class BaseImageProvider(ObjectProvider):
+    """The OS image, imported once per host: fetched, verified and decompressed on the machine running Pulumi
+    (infra/libvirt/images.py, one download for all hosts), then uploaded with its sha256 checked again. Never
+    updated: another image is another volume (its name carries the image's name), made before the old one goes;
+    the same name means the old one goes first."""
 
-    identity: ClassVar[tuple[str, ...]] = ("uri", "pool", "name", "source", "sha256", "checksum_file", "format")
+    kind = "base image volume"
+    identity = ("uri", "pool", "name", "source", "sha256", "checksum_file", "format")
+    remedy = "virsh vol-delete"
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        conn = connection(props["uri"], props["host"])
-        image = BaseImageDef(props["host"], props["pool"], props["name"], props["source"], props.get("sha256"),
-                             props["format"], props.get("checksum_file"))
-        try:
-            expected = image.expected_sha256()
-        except (OSError, ValueError) as error:
-            raise transfer.ImageError(f"OS image {image.source}: {error}") from None
-        with transfer.verified_image(props["source"], expected) as path, \
-                _libvirt_call(props, "base image volume", "import"):
-            pool = _active_pool(conn, props)
-            _refuse_existing(pool.storageVolLookupByName, props, "volume", "virsh vol-delete")
-            vol = pool.createXML(render.base_image_xml(image, path.stat().st_size), 0)
-            try:
-                transfer.upload_file(conn, vol, path)
-            except BaseException:
-                _undo([lambda: vol.delete(0)])
-                raise
-            return CreateResult(vol.key(), {**self._outs(props, vol), "verified_sha256": expected})
+    def _local(self, props) -> images.LocalImage:
+        image = _image_def(props)
+        return images.prepare(images.ImagePin(image.source, image.sha256, image.checksum_file,
+                                              image.uncompressed_sha256))
 
-    def _outs(self, props: dict[str, Any], vol) -> dict[str, Any]:
-        outs = {k: v for k, v in props.items() if k != "__provider"}
-        return {**outs, "path": vol.path(), "live": volume_facts(vol.XMLDesc(0)), "drift": []}
+    def find(self, conn, props, id_):
+        return lookup(conn.storageVolLookupByKey, id_)
 
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        conn = connection(props["uri"], props["host"])
-        with _libvirt_call(props, "base image volume", "read"):
-            vol = _lookup(conn.storageVolLookupByKey, id_)
-            return ReadResult(None, {}) if vol is None else ReadResult(id_, self._outs(props, vol))
+    def find_existing(self, conn, props):
+        return lookup(_active_pool(conn, props).storageVolLookupByName, props["name"])
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [k for k in self.identity if olds.get(k) != news.get(k)]
-        # Root volumes are overlays on this file: the old image must be gone before one of the same name is made.
-        return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=bool(replaces))
+    def mismatch(self, conn, props, vol) -> str | None:
+        expected, actual = self._local(props).sha256, transfer.volume_sha256(conn, vol)
+        return None if actual == expected else f"its content has sha256 {actual}, the image {expected}"
 
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        _delete_volume(props, id_)
+    def discard_leftover(self, conn, props, vol, reason) -> bool:
+        """An import that an interrupted `up` (or a libvirtd restart) cut off leaves a volume of this name with
+        part of the image. Nothing can rest on it as long as no other volume has it as its backing file: then it
+        is removed and imported anew; otherwise it is refused (root volumes on it would be corrupted)."""
+        path = vol.path()
+        pool = _active_pool(conn, props)
+        for other in pool.listAllVolumes(0):
+            if volume_facts(other.XMLDesc(0))[FactKey("backingStore/path")] == path:
+                return False
+        vol.delete(0)
+        return True
+
+    def make(self, conn, props, made: Undo):
+        local = self._local(props)
+        vol = _active_pool(conn, props).createXML(render.base_image_xml(_image_def(props), local.size), 0)
+        made.append(lambda: vol.delete(0))
+        transfer.upload_image(conn, vol, local)
+        return vol
+
+    def object_id(self, vol, props) -> str:
+        return vol.key()
+
+    def outputs(self, conn, props, vol, **extra):
+        verified = props.get("verified_sha256") or images.ImagePin(
+            props["source"], props.get("sha256"), props.get("checksum_file")).expected_sha256()
+        return {**public(props), **extra, "path": vol.path(), "live": _flat_volume_facts(vol), "drift": [],
+                "verified_sha256": verified}
+
+    def remove(self, conn, props, vol) -> None:
+        vol.delete(0)
 
 
-class IgnitionProvider(ResourceProvider):
+class IgnitionProvider(ObjectProvider):
     """One domain's Ignition file as a raw volume. The content is a secret input: it is never returned as an
-    output nor put in an error message; the state keeps only its sha256 and size."""
+    output nor put in an error message; the state keeps only its sha256 and size. Update: the new content is
+    uploaded to a staging volume first; only once it is complete is the old file replaced by a copy of it under
+    the same name (the domain's fw_cfg entry names the path; libvirt can neither rename a volume nor shrink one
+    below what it holds), so a failed upload leaves the old file in place."""
 
-    identity: ClassVar[tuple[str, ...]] = ("uri", "pool", "name")
+    kind = "Ignition volume"
+    identity = ("uri", "pool", "name")
+    remedy = "virsh vol-delete"
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        conn = connection(props["uri"], props["host"])
+    def find(self, conn, props, id_):
+        return lookup(conn.storageVolLookupByKey, id_)
+
+    def find_existing(self, conn, props):
+        return lookup(_active_pool(conn, props).storageVolLookupByName, props["name"])
+
+    def mismatch(self, conn, props, vol) -> str | None:
         data = _ignition_bytes(props)
-        with _libvirt_call(props, "Ignition volume", "create"):
-            pool = _active_pool(conn, props)
-            _refuse_existing(pool.storageVolLookupByName, props, "volume", "virsh vol-delete")
-            vol = pool.createXML(render.ignition_xml(props["name"], len(data)), 0)
-            try:
-                transfer.upload_bytes(conn, vol, data)
-            except BaseException:
-                _undo([lambda: vol.delete(0)])
-                raise
-            return CreateResult(vol.key(), self._outs(props, vol, data))
+        live = transfer.download_bytes(conn, vol, vol.info()[1])
+        return None if live == data else "its content differs"
 
-    def _outs(self, props: dict[str, Any], vol, data: bytes) -> dict[str, Any]:
-        keep = {k: v for k, v in props.items() if k not in ("__provider", "content")}
-        digest = hashlib.sha256(data).hexdigest()
-        return {**keep, "path": vol.path(), "size": len(data), "content_sha256": digest, "drift": []}
+    def discard_leftover(self, conn, props, vol, reason) -> bool:
+        """This node's Ignition file with other content: a create or update that was cut off. Ignition files are
+        read at a VM's start only, so it is rewritten."""
+        vol.delete(0)
+        return True
 
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        conn = connection(props["uri"], props["host"])
-        with _libvirt_call(props, "Ignition volume", "read"):
-            vol = _lookup(conn.storageVolLookupByKey, id_)
-            if vol is None:
-                return ReadResult(None, {})
-            size = int(props.get("size") or vol.info()[1])
-            live = transfer.download_bytes(conn, vol, size)
-            outs = self._outs(props, vol, live)
-            if outs["content_sha256"] != props.get("content_sha256"):
-                outs["drift"] = drift_lines({"content sha256": props.get("content_sha256") or ""},
-                                            {"content sha256": outs["content_sha256"]})
-            return ReadResult(id_, outs)
+    def make(self, conn, props, made: Undo):
+        return _upload_ignition(conn, props, props["name"], made)
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [k for k in self.identity if olds.get(k) != news.get(k)]
-        content = news.get("content")
-        if content == _UNKNOWN:
-            return DiffResult(changes=True, replaces=replaces, delete_before_replace=bool(replaces))
-        digest = hashlib.sha256(content.encode()).hexdigest()
-        return DiffResult(changes=bool(replaces) or digest != olds.get("content_sha256"), replaces=replaces,
-                          delete_before_replace=bool(replaces))
+    def object_id(self, vol, props) -> str:
+        return vol.key()
 
-    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """New content under the same name, so the same path (the volume's key and the domain's fw_cfg entry stay
-        valid). The volume is made anew: libvirt cannot shrink a volume below its allocation. Ignition runs on a
-        node's first boot only: an existing node keeps its config until it is re-provisioned."""
-        conn = connection(news["uri"], news["host"])
+    def outputs(self, conn, props, vol, **extra):
+        return self._outs(props, vol, _ignition_bytes(props))
+
+    def _outs(self, props, vol, data: bytes) -> dict[str, Any]:
+        return {**public(props, "content"), "path": vol.path(), "size": len(data),
+                "content_sha256": sha256_bytes(data), "drift": []}
+
+    def read_outputs(self, conn, props, vol):
+        size = int(props.get("size") or vol.info()[1])
+        outs = self._outs(props, vol, transfer.download_bytes(conn, vol, size))
+        if outs["content_sha256"] != props.get("content_sha256"):
+            outs["drift"] = drift_lines({"content sha256": props.get("content_sha256") or ""},
+                                        {"content sha256": outs["content_sha256"]})
+        return outs
+
+    def unknown(self, news) -> bool:
+        return news.get("content") == UNKNOWN
+
+    def changes(self, olds, news):
+        return sha256_bytes(news["content"].encode()) != olds.get("content_sha256"), []
+
+    def change(self, conn, id_, olds, news):
         data = _ignition_bytes(news)
-        with _libvirt_call(news, "Ignition volume", "update"):
-            old = _lookup(conn.storageVolLookupByKey, id_)
+        pool = _active_pool(conn, news)
+        staging_name = news["name"] + ".next"
+        stale = lookup(pool.storageVolLookupByName, staging_name)
+        if stale is not None:
+            stale.delete(0)
+        made: Undo = []
+        try:
+            staging = _upload_ignition(conn, news, staging_name, made)
+        except BaseException:
+            undo(made)
+            raise
+        try:
+            old = lookup(conn.storageVolLookupByKey, id_) or lookup(pool.storageVolLookupByName, news["name"])
             if old is not None:
                 old.delete(0)
-            pool = _active_pool(conn, news)
-            vol = pool.createXML(render.ignition_xml(news["name"], len(data)), 0)
-            try:
-                transfer.upload_bytes(conn, vol, data)
-            except BaseException:
-                _undo([lambda: vol.delete(0)])
-                raise
-            return UpdateResult(self._outs(news, vol, data))
+            vol = pool.createXMLFrom(render.ignition_xml(news["name"], len(data)), staging, 0)
+        finally:
+            undo([lambda: staging.delete(0)])
+        return self._outs(news, vol, data)
 
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        _delete_volume(props, id_)
+    def remove(self, conn, props, vol) -> None:
+        vol.delete(0)
 
 
-class DomainProvider(_XmlObjectProvider):
-    """A VM. Memory, vCPUs, disks, NICs etc. are redefined in place and take effect at the next restart (the
-    update reports them as `pending_restart`); another type or name is a new domain."""
+class DomainProvider(XmlObjectProvider):
+    """A VM. Memory, vCPUs, disks, NICs etc. are redefined in place under its UUID and take effect at the next
+    restart (the update reports them as `pending_restart`); another type or name is a new domain. Replace: the
+    new VM is made first unless it has the old one's name, MAC or GPUs (libvirt keeps names unique; two VMs with
+    one MAC or one GPU cannot run together): then the old one goes first."""
 
-    kind = "domain"
-    replace_facts = ("domain/@type", "name")
+    kind = facts_kind = "domain"
+    identity = ("uri", "name")
+    replace_facts = frozenset({FactKey("domain/@type"), FactKey("name")})
     plain_inputs = ("autostart", "start", "node")
     restart_note = " (takes effect after restart)"
+    remedy = "virsh destroy + undefine --nvram"
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        conn = connection(props["uri"], props["host"])
-        made: list[Callable[[], None]] = []
-        with _libvirt_call(props, "domain", "create"):
-            _refuse_existing(conn.lookupByName, props, "domain", "virsh destroy + undefine --nvram")
-            try:
-                dom = conn.defineXML(props["xml"])
-                made.append(lambda: _undefine(dom))
-                dom.setAutostart(1 if props["autostart"] else 0)
-                if props["start"]:
-                    dom.create()
-                    made.append(dom.destroy)
-            except BaseException:
-                _undo(made)
-                raise
-            return CreateResult(dom.UUIDString(), self._domain_outs(props, dom))
+    def live_xml(self, dom) -> str:
+        return dom.XMLDesc(libvirt_module().VIR_DOMAIN_XML_INACTIVE)
 
-    def _domain_outs(self, props: dict[str, Any], dom, **extra: Any) -> dict[str, Any]:
-        libvirt = libvirt_module()
-        return self._outs(props, dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), running=bool(dom.isActive()),
-                          **extra)
+    def find(self, conn, props, id_):
+        return lookup(conn.lookupByUUIDString, id_)
 
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        conn = connection(props["uri"], props["host"])
-        with _libvirt_call(props, "domain", "read"):
-            dom = _lookup(conn.lookupByUUIDString, id_)
-            if dom is None:
-                return ReadResult(None, {})
-            return self._read_result(id_, self._domain_outs(props, dom))
+    def find_existing(self, conn, props):
+        return lookup(conn.lookupByName, props["name"])
 
-    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        conn = connection(news["uri"], news["host"])
-        pending = self.describe(olds, news)
-        with _libvirt_call(news, "domain", "redefine"):
-            dom = conn.defineXML(_with_uuid(news["xml"], id_))
-            dom.setAutostart(1 if news["autostart"] else 0)
-            if news["start"] and not dom.isActive():
-                dom.create()
-                pending = []
-            return UpdateResult(self._domain_outs(news, dom, pending_restart=pending if dom.isActive() else []))
+    def make(self, conn, props, made: Undo):
+        dom = conn.defineXML(props["xml"])
+        made.append(lambda: _undefine(dom))
+        dom.setAutostart(1 if props["autostart"] else 0)
+        if props["start"]:
+            dom.create()
+            made.append(dom.destroy)
+        return dom
 
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        conn = connection(props["uri"], props["host"])
-        with _libvirt_call(props, "domain", "delete"):
-            dom = _lookup(conn.lookupByUUIDString, id_)
-            if dom is None:
-                return
-            if dom.isActive():
-                dom.destroy()
-            _undefine(dom)
+    def adopt(self, conn, props, dom):
+        dom.setAutostart(1 if props["autostart"] else 0)
+        if props["start"] and not dom.isActive():
+            dom.create()
+        return dom
+
+    def object_id(self, dom, props) -> str:
+        return dom.UUIDString()
+
+    def outputs(self, conn, props, dom, **extra):
+        return super().outputs(conn, props, dom, running=bool(dom.isActive()), **extra)
+
+    def change(self, conn, id_, olds, news):
+        before = lookup(conn.lookupByUUIDString, id_)  # gone out of band: defined anew under its UUID
+        pending = explain(self.live_delta(before, news), self.note) if before is not None else []
+        dom = conn.defineXML(xml_edit.with_uuid(news["xml"], id_))
+        dom.setAutostart(1 if news["autostart"] else 0)
+        if news["start"] and not dom.isActive():
+            dom.create()
+            pending = []
+        return self.outputs(conn, news, dom, pending_restart=pending if dom.isActive() else [])
+
+    def remove(self, conn, props, dom) -> None:
+        if dom.isActive():
+            dom.destroy()
+        _undefine(dom)
+
+    def collides(self, olds, news) -> bool:
+        if olds.get("uri") != news.get("uri"):
+            return False
+        if olds.get("name") == news.get("name") or UNKNOWN in (olds.get("xml"), news.get("xml")):
+            return True
+        old, new = domain_facts(olds["xml"]), domain_facts(news["xml"])
+        nics = [{k for k in facts if k.path == "devices/interface"} for facts in (old, new)]
+        gpus = [set(facts[FactKey("devices/hostdev")].split()) for facts in (old, new)]
+        return bool(nics[0] & nics[1] or gpus[0] & gpus[1])
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
 
 
-def _lookup(lookup: Callable[[str], Any], key: str):
-    """The object, or None when libvirt says it does not exist (deleted out of band)."""
+def _apply(net, command: int, section: int, element: str) -> None:
+    """virNetworkUpdate on the persistent config, and the running network too when it runs."""
+    libvirt = libvirt_module()
+    flags = libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG
+    if net.isActive():
+        flags |= libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE
+    net.update(command, section, -1, element, flags)
+
+
+def _replace_dns_host(net, old_present: bool, old_ip: str | None, new_record: str | None, new_ip: str | None,
+                      flags: int) -> None:
+    """Move or rewrite one DNS record: at a new address the new record is added before the old one goes; at the
+    same address the old one must go first (libvirt holds one record per address and cannot modify one)."""
+    libvirt = libvirt_module()
+    section = libvirt.VIR_NETWORK_SECTION_DNS_HOST
+
+    def delete_old() -> None:
+        if old_present and old_ip:
+            net.update(libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, section, -1, render.dns_host_selector_xml(old_ip),
+                       flags)
+
+    if old_ip == new_ip:
+        delete_old()
+    if new_record:
+        net.update(libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, section, -1, new_record, flags)
+    if old_ip != new_ip:
+        delete_old()
+
+
+def _network_xml(net) -> str:
+    """The persistent definition (what a restart brings back); libvirt's test driver knows only the live one."""
     libvirt = libvirt_module()
     try:
-        return lookup(key)
+        return net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE)
     except libvirt.libvirtError as error:
-        if _not_found(error):
-            return None
-        raise
-
-
-def _refuse_existing(lookup: Callable[[str], Any], props: dict[str, Any], kind: str, remedy: str) -> None:
-    """Never adopt or overwrite an object the stack did not create."""
-    if _lookup(lookup, props["name"]) is not None:
-        raise LibvirtObjectError(props["host"], props["uri"], kind, props["name"], "create",
-                                 f"a {kind} of that name already exists outside this stack; remove it "
-                                 f"({remedy}) or import it into the stack")
+        if error.get_error_code() != libvirt.VIR_ERR_INVALID_ARG:
+            raise
+        return net.XMLDesc(0)
 
 
 def _active_pool(conn, props: dict[str, Any]):
@@ -595,12 +619,22 @@ def _active_pool(conn, props: dict[str, Any]):
     return pool
 
 
-def _delete_volume(props: dict[str, Any], key: str) -> None:
-    conn = connection(props["uri"], props["host"])
-    with _libvirt_call(props, "volume", "delete"):
-        vol = _lookup(conn.storageVolLookupByKey, key)
-        if vol is not None:
-            vol.delete(0)
+def _grow(conn, vol, capacity: int) -> None:
+    """Grow a volume in place. A running VM holds its disk image open (and locked): QEMU grows it then, and the
+    guest sees the new size at once (virDomainBlockResize); otherwise libvirt grows the file
+    (virStorageVolResize)."""
+    libvirt = libvirt_module()
+    path = vol.path()
+    for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+        for disk in xml_edit.parse(dom.XMLDesc(0)).findall("devices/disk"):
+            if disk_source(disk) == path:
+                dom.blockResize(disk.find("target").get("dev"), capacity, libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+                return
+    vol.resize(capacity, 0)
+
+
+def _size(capacity: int) -> str:
+    return f"{capacity / GIB:g} GiB" if capacity % (GIB // 4) == 0 else f"{capacity} bytes"
 
 
 def _undefine(dom) -> None:
@@ -617,47 +651,13 @@ def _undefine(dom) -> None:
         dom.undefineFlags(metadata)
 
 
-def _with_uuid(xml: str, uuid: str) -> str:
-    """Redefining under the same name needs the object's UUID, else libvirt sees a second object."""
-    return xml.replace("</name>", f"</name>\n  <uuid>{uuid}</uuid>", 1)
+def _image_def(props: dict[str, Any]) -> BaseImageDef:
+    return BaseImageDef(props["host"], props["pool"], props["name"], props["source"], props.get("sha256"),
+                        props["format"], props.get("checksum_file"), props.get("uncompressed_sha256"))
 
 
-def _network_xml(net) -> str:
-    """The persistent definition (what a restart brings back); libvirt's test driver knows only the live one."""
-    libvirt = libvirt_module()
-    try:
-        return net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE)
-    except libvirt.libvirtError as error:
-        if error.get_error_code() != libvirt.VIR_ERR_INVALID_ARG:
-            raise
-        return net.XMLDesc(0)
-
-
-def _element(xml: str, key: str) -> str | None:
-    """The XML text of the network element a fact key names: `ip/dhcp/host[@mac='..']`, `dns/host[@ip='..']`."""
-    path, selector = key.split("[@", 1)
-    attribute, value = selector.rstrip("]").split("=", 1)
-    for candidate in ET.fromstring(xml).findall(path):
-        if candidate.get(attribute, "").lower() == value.strip("'").lower():
-            return ET.tostring(candidate, encoding="unicode").strip()
-    return None
-
-
-def _keep_reservations(new_xml: str, live_xml: str) -> str:
-    """`new_xml` plus the node reservations (DHCP and DNS hosts) the live network has and `new_xml` lacks:
-    redefining the network must not drop what ReservationProvider added."""
-    ET.register_namespace("dnsmasq", DNSMASQ_NS.strip("{}"))
-    new, live = ET.fromstring(new_xml), ET.fromstring(live_xml)
-    for path, key in (("ip/dhcp", "mac"), ("dns", "ip")):
-        target = new.find(path)
-        if target is None:
-            continue
-        present = {e.get(key, "").lower() for e in target.findall("host")}
-        for element in live.findall(f"{path}/host"):
-            if element.get(key, "").lower() not in present:
-                element.tail = None
-                target.append(element)
-    return ET.tostring(new, encoding="unicode")
+def _flat_volume_facts(vol) -> dict[str, str]:
+    return {str(k): v for k, v in volume_facts(vol.XMLDesc(0)).items()}
 
 
 def _ignition_bytes(props: dict[str, Any]) -> bytes:
@@ -666,6 +666,14 @@ def _ignition_bytes(props: dict[str, Any]) -> bytes:
         raise LibvirtObjectError(props["host"], props["uri"], "Ignition volume", props["name"], "create",
                                  "the Ignition config is empty")
     return data
+
+
+def _upload_ignition(conn, props: dict[str, Any], name: str, made: Undo):
+    data = _ignition_bytes(props)
+    vol = _active_pool(conn, props).createXML(render.ignition_xml(name, len(data)), 0)
+    made.append(lambda: vol.delete(0))
+    transfer.upload_bytes(conn, vol, data)
+    return vol
 
 
 __all__ = ["BaseImageProvider", "DomainProvider", "IgnitionProvider", "NetworkProvider", "PoolProvider",

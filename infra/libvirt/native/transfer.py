@@ -1,68 +1,19 @@
-"""Moving bytes into libvirt volumes: the base OS image (local path or URL, checksum-verified) and Ignition files.
+"""Moving bytes into and out of libvirt volumes: the base OS image and Ignition files.
 
-Uploads go through virStorageVolUpload streams, so they work the same on qemu:///system and over qemu+ssh.
+Uploads go through virStorageVolUpload streams, so they work the same on qemu:///system and over qemu+ssh. Where
+the bytes come from (download, cache, decompression, checksums) is infra/libvirt/images.py's business.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
-import shutil
-import tempfile
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-_CHUNK = 1024 * 1024
-_DOWNLOAD_TIMEOUT_SECONDS = 60
+from infra.libvirt.images import ImageError, LocalImage
 
-
-class ImageError(RuntimeError):
-    """The OS image is missing, unreachable or not the pinned one."""
-
-
-def sha256_of(stream: BinaryIO) -> str:
-    digest = hashlib.sha256()
-    for chunk in iter(lambda: stream.read(_CHUNK), b""):
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
-@contextmanager
-def verified_image(source: str, sha256: str | None) -> Iterator[Path]:
-    """A local file holding `source`, checked against `sha256` before anything is created on a hypervisor.
-    URLs are downloaded to a temporary file that is removed afterwards."""
-    if not sha256:
-        raise ImageError(f"OS image {source} has no sha256 pin: refusing to import an unverified image")
-    if "://" not in source:
-        path = Path(source)
-        if not path.is_file():
-            raise ImageError(f"OS image {source} does not exist (build or stage it first, e.g. "
-                             "scripts/build-probe-image.sh for the probe image)")
-        _check(path, source, sha256)
-        yield path
-        return
-    with tempfile.TemporaryDirectory(prefix="eaf-image-") as scratch:
-        target = Path(scratch) / "image"
-        try:
-            with urllib.request.urlopen(source, timeout=_DOWNLOAD_TIMEOUT_SECONDS) as response, \
-                    target.open("wb") as out:
-                shutil.copyfileobj(response, out, _CHUNK)
-        except OSError as error:
-            raise ImageError(f"cannot download OS image {source}: {error}") from None
-        _check(target, source, sha256)
-        yield target
-
-
-def _check(path: Path, source: str, sha256: str) -> None:
-    with path.open("rb") as stream:
-        actual = sha256_of(stream)
-    if actual != sha256.lower():
-        raise ImageError(f"OS image {source} has sha256 {actual}, but the stack pins {sha256}: "
-                         "fix the pin in the stack's eaf:osImage.sha256 or stage the right image")
+__all__ = ["ImageError", "download_bytes", "upload_bytes", "upload_image", "volume_sha256"]
 
 
 def upload(conn, volume, stream: BinaryIO, size: int) -> None:
@@ -80,25 +31,54 @@ def upload(conn, volume, stream: BinaryIO, size: int) -> None:
         raise
 
 
-def upload_file(conn, volume, path: Path) -> None:
-    with path.open("rb") as stream:
-        upload(conn, volume, stream, os.path.getsize(path))
+class _Hashing(io.RawIOBase):
+    """A reader that hashes what passes through it: the upload proves what it sent."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream, self.digest = stream, hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self.digest.update(data)
+        return data
+
+
+def upload_image(conn, volume, image: LocalImage) -> None:
+    """Upload the prepared image, hashing what is sent: a cache file changed since it was verified is refused."""
+    with Path(image.path).open("rb") as source:
+        hashing = _Hashing(source)
+        upload(conn, volume, hashing, image.size)
+    sent = hashing.digest.hexdigest()
+    if sent != image.sha256:
+        raise ImageError(f"OS image {image.path}: sent sha256 {sent}, but it was verified as {image.sha256}: the "
+                         "cached file changed; remove it (it is re-fetched) and run again")
 
 
 def upload_bytes(conn, volume, data: bytes) -> None:
     upload(conn, volume, io.BytesIO(data), len(data))
 
 
-def download_bytes(conn, volume, size: int) -> bytes:
-    """The first `size` bytes of `volume` (small volumes only: Ignition files)."""
+def _receive(conn, volume, size: int, sink) -> None:
     libvirt_stream = conn.newStream(0)
     volume.download(libvirt_stream, 0, size, 0)
-    received = bytearray()
 
-    def sink(_st, data: bytes, _opaque) -> int:
-        received.extend(data)
+    def handler(_st, data: bytes, _opaque) -> int:
+        sink(data)
         return len(data)
 
-    libvirt_stream.recvAll(sink, None)
+    libvirt_stream.recvAll(handler, None)
     libvirt_stream.finish()
+
+
+def download_bytes(conn, volume, size: int) -> bytes:
+    """The first `size` bytes of `volume` (small volumes only: Ignition files)."""
+    received = bytearray()
+    _receive(conn, volume, size, received.extend)
     return bytes(received)
+
+
+def volume_sha256(conn, volume) -> str:
+    """The sha256 of a volume's whole file (length 0: to its end), streamed: what an import really wrote."""
+    digest = hashlib.sha256()
+    _receive(conn, volume, 0, digest.update)
+    return digest.hexdigest()

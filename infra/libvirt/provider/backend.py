@@ -15,6 +15,7 @@ from ipaddress import IPv4Network
 import pulumi
 import pulumi_libvirt as libvirt
 
+from infra.libvirt.images import IMAGE_CACHE, is_url
 from infra.libvirt.model import (
     BaseImageDef,
     DomainDef,
@@ -24,9 +25,8 @@ from infra.libvirt.model import (
     ReservationDef,
     VolumeDef,
 )
-from infra.libvirt.provider.image_check import VerifiedImage, cached_image_path, is_url
+from infra.libvirt.provider.image_check import VerifiedImage
 from infra.libvirt.provider.xslt import gpu_passthrough_xslt, network_xslt
-from infra.paths import PROJECT_DIR
 from infra.spec.errors import ConfigError, Problem
 
 # UEFI firmware on the hypervisor: Debian's `ovmf` package (bookworm) installs the code image here. The provider's
@@ -34,8 +34,6 @@ from infra.spec.errors import ConfigError, Problem
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
 # Where Ignition reads its config from the fw_cfg device (CoreOS; the provider passes it as `-fw_cfg` on x86_64).
 IGNITION_FWCFG_NAME = "opt/com.coreos/config"
-# Downloaded OS images, verified before the import (see image_check.py). Gitignored runtime state.
-IMAGE_CACHE = PROJECT_DIR / ".work" / "images"
 
 # Prod VMs: attributes the provider marks ForceNew although a change to them is harmless once the VM has booted.
 #  - coreosIgnition: the Ignition resource's id is "<volume key>;<random uuid>" (terraform-provider-libvirt 0.8.1,
@@ -99,11 +97,11 @@ class ProviderBackend:
                     "checksum check",
                     "pin the image's sha256 (eaf:osImage.sha256, or the catalogue entry in infra/data/versions.yaml)",
                 )])
-            path = (str(cached_image_path(IMAGE_CACHE, image.source, image.sha256)) if is_url(image.source)
-                    else image.source)
+            # Downloads and decompressed images land in the image cache (see infra/libvirt/images.py).
             self._verified[image.source] = VerifiedImage(
                 f"{image.name}-sha256", source=image.source, sha256=image.sha256,
-                checksum_file=image.checksum_file, path=path,
+                checksum_file=image.checksum_file, uncompressed_sha256=image.uncompressed_sha256,
+                cache_dir=str(IMAGE_CACHE),
             )
         return self._verified[image.source]
 
@@ -112,7 +110,8 @@ class ProviderBackend:
         objects = self._hosts[image.host]
         objects.base_image = libvirt.Volume(
             f"{image.host}-image-{image.name}", name=image.name, pool=pool.name, format=image.format,
-            # The verified local file (an Output of the check): the import cannot start before the check passed.
+            # The verified, decompressed local file (an Output of the check): the import cannot start before the
+            # check passed.
             source=verified.path,
             # `source` is ForceNew in the provider, and the file's path depends on where the program runs (the
             # checkout, the image cache): the same image run from another checkout would replace the base image
