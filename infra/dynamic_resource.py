@@ -15,6 +15,16 @@ import pulumi
 from pulumi.dynamic import Resource, ResourceProvider
 from pulumi.dynamic.dynamic import PROVIDER_KEY, serialize_provider
 
+# The type every Python dynamic resource has unless its class names one (`module=`, `name=`); state written
+# before the project's resources had names still uses it, so a named class aliases it.
+GENERIC_DYNAMIC_TYPE = "pulumi-python:dynamic:Resource"
+
+
+def generic_type_alias(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
+    """`opts` plus an alias to the generic dynamic type: an object registered under it keeps its state."""
+    alias = pulumi.Alias(type_=GENERIC_DYNAMIC_TYPE)
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[alias]))
+
 
 @cache
 def serialized(provider_class: type[ResourceProvider]) -> str:

@@ -18,7 +18,7 @@ from infra.libvirt.provider.xslt import pci_fields
 from tests.harness import StackRun, run_stack
 from tests.libvirt_provider.support import DOMAIN, IGNITION, VOLUME, provider_run
 
-DYNAMIC = "pulumi-python:dynamic:Resource"
+LIBVIRT_TYPE_PREFIX = "pulumi-python:dynamic/libvirt:"
 STACK = "dev"
 
 
@@ -64,7 +64,7 @@ def _provider_machines(run: StackRun) -> dict[str, Machine]:
 
 
 def _native_machines(run: StackRun) -> dict[str, Machine]:
-    dynamic = [r for r in run.of_type(DYNAMIC) if "__provider" in r.inputs]
+    dynamic = [r for r in run.resources if r.type.startswith(LIBVIRT_TYPE_PREFIX)]
     volumes = {}
     for resource in dynamic:
         xml = resource.inputs.get("xml")

@@ -9,13 +9,13 @@ from functools import cache
 import dill
 
 from infra.libvirt.model import HostLayout, host_layouts
-from infra.libvirt.native import providers, render
+from infra.libvirt.native import render
 from infra.paths import PROJECT_DIR
 from infra.spec.layering import read_stack_file
 from infra.spec.load import LoadedStack, load_spec
 
 STACKS = ("dev", "prod-a", "prod-b", "local")
-DYNAMIC = "pulumi-python:dynamic:Resource"
+LIBVIRT_TYPE_PREFIX = "pulumi-python:dynamic/libvirt:"
 VIRT_XML_VALIDATE_HINT = (
     "virt-xml-validate is missing: apt-get install -y libvirt-clients libxml2-utils (or run .ci/run)"
 )
@@ -75,4 +75,4 @@ def provider_of(resource):
 
 def libvirt_objects(run):
     """The native backend's resources (other layers may register dynamic resources of their own)."""
-    return [r for r in run.of_type(DYNAMIC) if type(provider_of(r)).__module__ == providers.__name__]
+    return [r for r in run.resources if r.type.startswith(LIBVIRT_TYPE_PREFIX)]

@@ -127,3 +127,25 @@ def test_program_evaluation_never_imports_libvirt():
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "False", "libvirt was imported while the program ran"
 
+
+
+KIND_OF_PROVIDER = {
+    providers.PoolProvider: "Pool", providers.BaseImageProvider: "BaseImage", providers.NetworkProvider: "Network",
+    providers.ReservationProvider: "Reservation", providers.VolumeProvider: "Volume",
+    providers.IgnitionProvider: "Ignition", providers.DomainProvider: "Domain",
+}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_libvirt_object_registers_under_its_kinds_own_type(stack, stack_runs):
+    """A preview and the MR summary say `pulumi-python:dynamic/libvirt:Domain`, not Pulumi's generic dynamic type."""
+    for resource in libvirt_objects(stack_runs(stack)):
+        expected = f"pulumi-python:dynamic/libvirt:{KIND_OF_PROVIDER[type(_provider(resource))]}"
+        assert resource.type == expected, f"{stack}: {resource.urn} carries a {type(_provider(resource)).__name__}"
+
+
+def test_a_libvirt_object_is_never_registered_without_its_kind():
+    from infra.libvirt.native.resources import LibvirtObject
+
+    with pytest.raises(TypeError, match="through its kind"):
+        LibvirtObject(providers.PoolProvider(), "pool", {})

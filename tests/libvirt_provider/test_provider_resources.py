@@ -30,7 +30,7 @@ from tests.libvirt_provider.support import (
     provider_urn,
 )
 
-DYNAMIC = "pulumi-python:dynamic:Resource"
+VERIFIED_IMAGE = "pulumi-python:dynamic/libvirt:VerifiedImage"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -48,7 +48,7 @@ def test_each_stack_registers_the_objects_its_layout_describes(stack):
     }
     counts = run.types()
     assert {t: counts.get(t, 0) for t in expected} == expected, f"{stack}: registered {counts}"
-    checks = [r for r in run.of_type(DYNAMIC) if r.name.endswith("-sha256")]
+    checks = [r for r in run.of_type(VERIFIED_IMAGE) if r.name.endswith("-sha256")]
     assert len(checks) == 1, f"{stack}: expected one image checksum step, found {[r.urn for r in checks]}"
 
 
@@ -162,7 +162,7 @@ def test_root_volumes_are_copy_on_write_over_their_hosts_base_image():
 
 def test_base_image_is_imported_from_the_checksum_verified_file():
     run = cached_provider_run("dev")
-    check = next(r for r in run.of_type(DYNAMIC) if r.name.endswith("-sha256"))
+    check = next(r for r in run.of_type(VERIFIED_IMAGE) if r.name.endswith("-sha256"))
     assert check.inputs["sha256"], f"dev: the catalogue image must carry a pinned sha256: {check.inputs}"
     for host in layouts("dev"):
         base = named(run, "image", host.host, host.base_image.name)

@@ -172,6 +172,19 @@ def test_libvirt_volumes_of_the_native_backend_are_stateful_by_name() -> None:
     assert change.stateful_because == ("name: data, volume",)
 
 
+def test_a_native_libvirt_volume_is_stateful_by_its_kinds_type_and_named_by_kind() -> None:
+    steps = [_step("replace", "pulumi-python:dynamic/libvirt:Volume", "okd-proda-hv01-volume-eaf-prod-a-ctrl-0.qcow2",
+                   old={}, new={}, protect=True),
+             _step("update", "pulumi-python:dynamic/libvirt:Domain", "okd-proda-hv01-domain-eaf-prod-a-ctrl-0",
+                   old={"vcpu": 38}, new={"vcpu": 40})]
+    preview = parse_preview("prod-a", {"steps": steps})
+    volume, domain = preview.changes
+    assert "type pulumi-python:dynamic/libvirt:Volume" in volume.stateful_because and volume.destructive
+    assert domain.stateful_because == ()
+    summary = render_stack(preview)
+    assert "`okd-proda-hv01-domain-eaf-prod-a-ctrl-0` (pulumi-python:dynamic/libvirt:Domain): `vcpu`" in summary
+
+
 def test_stacks_with_data_at_risk_or_errors_come_first_in_the_comment() -> None:
     calm = parse_preview("dev", {"steps": [_step("create", "eaf:libvirt:ClusterNode", "worker-3", new={})]})
     risky = parse_preview("prod-b", {"steps": [_step("delete", "pulumi-python:dynamic:Resource", "hub-db-volume",

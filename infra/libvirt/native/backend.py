@@ -6,7 +6,15 @@ import pulumi
 
 from infra.libvirt.model import BaseImageDef, DomainDef, IgnitionDef, NetworkDef, PoolDef, ReservationDef, VolumeDef
 from infra.libvirt.native import props, providers
-from infra.libvirt.native.resources import LibvirtObject
+from infra.libvirt.native.resources import (
+    LibvirtBaseImage,
+    LibvirtDomain,
+    LibvirtIgnition,
+    LibvirtNetwork,
+    LibvirtPool,
+    LibvirtReservation,
+    LibvirtVolume,
+)
 
 
 class NativeBackend:
@@ -26,31 +34,31 @@ class NativeBackend:
 
     def pool(self, pool: PoolDef, parent: pulumi.Resource) -> pulumi.Resource:
         self._pools[(pool.host, pool.name)] = pool
-        return LibvirtObject(providers.PoolProvider(), f"{pool.host}-pool-{pool.name}", props.pool_props(pool),
+        return LibvirtPool(providers.PoolProvider(), f"{pool.host}-pool-{pool.name}", props.pool_props(pool),
                              pulumi.ResourceOptions(parent=parent))
 
     def base_image(self, image: BaseImageDef, pool: pulumi.Resource, parent: pulumi.Resource) -> pulumi.Resource:
         uri = self._pool_of(image.host, image.pool).uri
-        return LibvirtObject(providers.BaseImageProvider(), f"{image.host}-image-{image.name}",
+        return LibvirtBaseImage(providers.BaseImageProvider(), f"{image.host}-image-{image.name}",
                              props.base_image_props(image, uri),
                              pulumi.ResourceOptions(parent=parent, depends_on=[pool]))
 
     def network(self, network: NetworkDef, parent: pulumi.Resource) -> pulumi.Resource:
         self._networks[network.host] = network
-        return LibvirtObject(providers.NetworkProvider(), f"{network.host}-network-{network.name}",
+        return LibvirtNetwork(providers.NetworkProvider(), f"{network.host}-network-{network.name}",
                              props.network_props(network), pulumi.ResourceOptions(parent=parent))
 
     def reservation(self, reservation: ReservationDef, network: pulumi.Resource,
                     parent: pulumi.Resource) -> pulumi.Resource:
         inputs = props.reservation_props(reservation, self._networks[reservation.host], network.id)
-        return LibvirtObject(providers.ReservationProvider(), f"{reservation.host}-reservation-{reservation.node}",
+        return LibvirtReservation(providers.ReservationProvider(), f"{reservation.host}-reservation-{reservation.node}",
                              inputs, pulumi.ResourceOptions(parent=parent, depends_on=[network]))
 
     def volume(self, volume: VolumeDef, pool: pulumi.Resource, base_image: pulumi.Resource,
                parent: pulumi.Resource) -> pulumi.Resource:
         depends = [pool, base_image] if volume.backing else [pool]
         # protect: Pulumi itself refuses to delete or replace it; the provider refuses as well (state flag).
-        return LibvirtObject(providers.VolumeProvider(), f"{volume.host}-volume-{volume.name}",
+        return LibvirtVolume(providers.VolumeProvider(), f"{volume.host}-volume-{volume.name}",
                              props.volume_props(volume, self._pool_of(volume.host, volume.pool)),
                              pulumi.ResourceOptions(parent=parent, depends_on=depends, protect=volume.protect))
 
@@ -58,13 +66,13 @@ class NativeBackend:
                  parent: pulumi.Resource) -> pulumi.Resource:
         uri = self._pool_of(ignition.host, ignition.pool).uri
         # The content stays as secret as it came (bootstrap's holds the pull secret); it is never an output.
-        return LibvirtObject(providers.IgnitionProvider(), f"{ignition.host}-ignition-{ignition.name}",
+        return LibvirtIgnition(providers.IgnitionProvider(), f"{ignition.host}-ignition-{ignition.name}",
                              props.ignition_props(ignition, uri, content),
                              pulumi.ResourceOptions(parent=parent, depends_on=[pool],
                                                     additional_secret_outputs=["content"]))
 
     def domain(self, domain: DomainDef, depends_on: list[pulumi.Resource],
                parent: pulumi.Resource) -> pulumi.Resource:
-        return LibvirtObject(providers.DomainProvider(), f"{domain.host}-domain-{domain.name}",
+        return LibvirtDomain(providers.DomainProvider(), f"{domain.host}-domain-{domain.name}",
                              props.domain_props(domain, self._pool_of(domain.host, domain.pool)),
                              pulumi.ResourceOptions(parent=parent, depends_on=depends_on))

@@ -20,6 +20,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider
 
+from infra.dynamic_resource import generic_type_alias
 from infra.libvirt.images import ImageError, ImagePin, is_url, planned_path, prepare
 
 __all__ = ["ImageChecksumProvider", "VerifiedImage", "is_url", "planned_path"]
@@ -48,7 +49,10 @@ class ImageChecksumProvider(ResourceProvider):
         return DiffResult(changes=bool(changed), replaces=changed, delete_before_replace=True)
 
 
-class VerifiedImage(pulumi.dynamic.Resource):
+class VerifiedImage(pulumi.dynamic.Resource, module="libvirt", name="VerifiedImage"):
+    """Registers as `pulumi-python:dynamic/libvirt:VerifiedImage`; aliased to the generic dynamic type that state
+    written before it had a name uses."""
+
     path: pulumi.Output[str]
     verified_sha256: pulumi.Output[str]
     image_sha256: pulumi.Output[str]
@@ -62,5 +66,5 @@ class VerifiedImage(pulumi.dynamic.Resource):
              "uncompressed_sha256": uncompressed_sha256, "cache_dir": cache_dir,
              # Known now, so a preview shows what the provider will import.
              "path": str(planned_path(pin, Path(cache_dir))), "verified_sha256": None, "image_sha256": None},
-            opts,
+            generic_type_alias(opts),
         )
