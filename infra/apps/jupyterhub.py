@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from infra.apps import dask_gateway, images
+from infra.apps import dask_gateway, htcondor, images
 from infra.apps import objects as o
 from infra.apps.alert_rules import prometheus_rules
 from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup, SecretNeed
@@ -82,6 +82,7 @@ class JupyterHubArgs:
     monitoring: bool
     secrets: HubSecrets
     dask_gateway: DaskGatewayLink | None = None
+    htcondor: bool = False  # eaf:apps.htcondor is on: profiles that name a pool mount its client config
 
     @property
     def hostname(self) -> str:
@@ -111,6 +112,10 @@ def _volumes(profile: Profile, flavour: Flavour, args: JupyterHubArgs
             claim_spec["storageClassName"] = args.settings.scratch_storage_class
         volumes.append({"name": "scratch", "ephemeral": {"volumeClaimTemplate": {"spec": claim_spec}}})
         mounts.append({"name": "scratch", "mountPath": SCRATCH_MOUNT})
+    if args.htcondor and profile.htcondor_pool is not None:
+        condor_volumes, condor_mounts, _ = htcondor.server_mounts(profile.htcondor_pool)
+        volumes += condor_volumes
+        mounts += condor_mounts
     return volumes, mounts
 
 
@@ -130,6 +135,8 @@ def profile_entries(args: JupyterHubArgs, profiles: tuple[Profile, ...]) -> list
             "volumes": volumes,
             "volume_mounts": mounts,
         }
+        if args.htcondor and profile.htcondor_pool is not None:
+            override["environment"] = htcondor.server_mounts(profile.htcondor_pool)[2]
         if profile.mig_profile is not None:
             slice_resource = {o.mig_resource(profile.mig_profile): "1"}
             override["extra_resource_guarantees"] = slice_resource
@@ -292,7 +299,7 @@ def build(context: AppContext) -> AppBuild:
     link = DaskGatewayLink(dask_gateway.web_address(gateway), dask_gateway.scheduler_address(gateway),
                            credentials.derived(dask_gateway.HUB_TOKEN_PURPOSE)) if gateway.enabled else None
     args = JupyterHubArgs(hub, context.apps.storage, context.catalog, context.plan.domain,
-                          context.apps.monitoring.enabled, secrets, link)
+                          context.apps.monitoring.enabled, secrets, link, context.apps.htcondor.enabled)
     namespace, *objects = manifests(args, offered_profiles(context.catalog, hub))
     url = f"https://{args.hostname}"
     return AppBuild((ObjectGroup("namespaces", [namespace]), ObjectGroup("objects", objects)),
@@ -352,6 +359,7 @@ def _profile_problems(context: AppContext, catalog: VoCatalog, where: str) -> li
                 problems.append(Problem(f"{at}.migProfile", profile.mig_profile,
                                         "no GPU worker of this stack is cut into this MIG slice",
                                         unoffered_slice_fix(offered)))
+        problems += htcondor.profile_problems(context, profile.htcondor_pool, at)
     if sum(p.default for p in profiles) > 1:
         problems.append(Problem(f"{where}profiles", [p.slug for p in profiles if p.default],
                                 "more than one default profile", "mark one profile `default: true`"))

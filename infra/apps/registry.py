@@ -22,12 +22,20 @@ from infra.spec.base import Strict
 
 # In build order: an app may read the settings of any other (they are all validated first), never its build.
 MODULES = ("node_settings", "monitoring", "gpu_operator", "jupyterhub", "dask_gateway", "triton", "keycloak", "mlflow",
-           "storage")
+           "storage", "htcondor")
 
 
 @cache
 def definitions() -> tuple[AppDefinition, ...]:
     return tuple(importlib.import_module(f"infra.apps.{name}").DEFINITION for name in MODULES)
+
+
+def app_secret_keys() -> tuple[str, ...]:
+    """Every stack secret an app may need (`eaf:<key>`): the apps' shared key first, then each app's own."""
+    from infra.apps.credentials import APPS_SECRET_KEY
+
+    own = [need.key for d in definitions() for need in d.secrets]
+    return (APPS_SECRET_KEY, *dict.fromkeys(own))
 
 
 class AppsBase(Strict):

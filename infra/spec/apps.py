@@ -73,6 +73,7 @@ class Profile(Strict):
     groups: tuple[str, ...] = Field(min_length=1, description="OIDC groups this option is shown to")
     compute: Compute
     mig_profile: str | None = Field(None, description="a MIG profile, e.g. 1g.10gb -> nvidia.com/mig-1g.10gb: 1")
+    htcondor_pool: DnsLabel | None = Field(None, description="an eaf:apps.htcondor pool its servers submit to")
     default: bool = False
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from infra.apps.registry import Apps
+from infra.apps.registry import Apps, app_secret_keys
 from infra.spec.base import DnsLabel, DnsName, Strict
 from infra.spec.hosts import Host
 from infra.spec.libvirt import Libvirt
@@ -49,6 +49,6 @@ class ClusterSpec(Strict):
 SPEC_KEYS = ("cluster", "libvirt", "hosts", "network", "osImage", "nodes", "okd", "apps")
 LAYERING_KEYS = ("baseline",)
 SECRET_KEYS = ("pullSecret", "sshPublicKeys")
-# Secrets only enabled apps need; infra/apps/validate.py requires each when its app is on.
-APP_SECRET_KEYS = ("appsSecretKey", "jupyterhubOidcClientSecret", "keycloakUpstreamClientSecret",
-                   "monitoringRemoteWriteCredential")
+# Secrets only enabled apps need (each app's definition declares its own); infra/apps/validate.py requires each
+# when its app is on.
+APP_SECRET_KEYS = app_secret_keys()
