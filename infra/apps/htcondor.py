@@ -4,7 +4,8 @@ The facility's notebooks are HTCondor submit clients of pools that run elsewhere
 Per pool (`eaf:apps.htcondor.pools.<name>`: its collector, schedds and trust domain) this app puts into the hub's
 namespace a ConfigMap with the client configuration and a Secret with the pool's IDTOKEN. A profile of the VO catalog
 that names the pool (`htcondorPool`) mounts both into its servers and sets CONDOR_CONFIG, so `condor_submit`, `condor_q`
-and the htcondor Python bindings in the notebook talk to that pool.
+and the htcondor Python bindings in the notebook talk to that pool, and dask-jobqueue's `HTCondorCluster()` submits
+Dask workers as jobs of that pool (the talk's client-side HTCondor submission from the COFFEA-Dask notebook).
 
 The tokens are the stack secret `eaf:htcondorTokens`: a YAML mapping of pool name to the IDTOKEN the pool's admins
 issued for the facility's submit identity (one per pool, shared by the profile's users; per-user tokens would need
@@ -32,6 +33,17 @@ TOKENS_SECRET = "htcondorTokens"
 CONFIG_DIR = PurePosixPath("/etc/condor")
 CONFIG_FILE = "condor_config"
 TOKEN_DIR = CONFIG_DIR / "tokens.d"
+# dask reads every YAML file in /etc/dask: dask-jobqueue's HTCondorCluster() then needs no arguments in the notebook.
+DASK_CONFIG_DIR = PurePosixPath("/etc/dask")
+JOBQUEUE_FILE = "jobqueue.yaml"
+
+
+class DaskWorkerJob(Strict):
+    """The HTCondor job each Dask worker of a notebook's HTCondorCluster (dask-jobqueue) runs as."""
+
+    cores: int = Field(1, gt=0)
+    memory_gib: int = Field(2, alias="memoryGiB", gt=0)
+    disk_gib: int = Field(4, alias="diskGiB", gt=0)
 
 
 class CondorPool(Strict):
@@ -41,6 +53,7 @@ class CondorPool(Strict):
     schedds: tuple[DnsName, ...] = Field(min_length=1, description="schedd hosts; the first is the default")
     trust_domain: DnsName = Field(description="the pool's TRUST_DOMAIN (its tokens' issuer)")
     uid_domain: DnsName = Field("fnal.gov", description="UID_DOMAIN of the pool")
+    dask_worker: DaskWorkerJob = Field(DaskWorkerJob(), description="each Dask worker's job (HTCondorCluster)")
 
 
 class HtcondorSettings(AppSettings):
@@ -63,13 +76,26 @@ def client_config(name: str, pool: CondorPool) -> str:
         "config_path": str(CONFIG_DIR / CONFIG_FILE)})
 
 
+def jobqueue_config(pool: CondorPool) -> str:
+    """dask-jobqueue's `jobqueue.htcondor` defaults: the worker job's size, submitted to the pool's first schedd."""
+    schedd = ["-name", pool.schedds[0]]
+    job = pool.dask_worker
+    document = {"jobqueue": {"htcondor": {
+        "cores": job.cores, "memory": f"{job.memory_gib}GiB", "disk": f"{job.disk_gib}GiB",
+        "submit-command-extra": schedd, "cancel-command-extra": schedd,
+        "job-extra-directives": {"+EAF_Notebook": "true"}}}}
+    return "# dask-jobqueue defaults of the EAF notebooks (infra/apps/htcondor.py)\n" + yaml.safe_dump(document)
+
+
 def server_mounts(pool: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
     """(volumes, volume mounts, environment) a notebook server of a profile that names `pool` gets."""
     volumes = [{"name": "htcondor-config", "configMap": {"name": config_map_name(pool)}},
                {"name": "htcondor-token", "secret": {"secretName": token_secret_name(pool), "defaultMode": 0o400}}]
     mounts = [{"name": "htcondor-config", "mountPath": str(CONFIG_DIR / CONFIG_FILE), "subPath": CONFIG_FILE,
                "readOnly": True},
-              {"name": "htcondor-token", "mountPath": str(TOKEN_DIR), "readOnly": True}]
+              {"name": "htcondor-token", "mountPath": str(TOKEN_DIR), "readOnly": True},
+              {"name": "htcondor-config", "mountPath": str(DASK_CONFIG_DIR / JOBQUEUE_FILE), "subPath": JOBQUEUE_FILE,
+               "readOnly": True}]
     return volumes, mounts, {"CONDOR_CONFIG": str(CONFIG_DIR / CONFIG_FILE)}
 
 
@@ -91,7 +117,7 @@ def build(context: AppContext) -> AppBuild:
     for name, pool in sorted(settings.pools.items()):
         objects.append({"apiVersion": "v1", "kind": "ConfigMap",
                         "metadata": o.metadata(config_map_name(name), namespace, APP, name),
-                        "data": {CONFIG_FILE: client_config(name, pool)}})
+                        "data": {CONFIG_FILE: client_config(name, pool), JOBQUEUE_FILE: jobqueue_config(pool)}})
         token = pulumi.Output.secret(tokens.apply(lambda document, pool_name=name: _token_of(pool_name, document)))
         objects.append({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
                         "metadata": o.metadata(token_secret_name(name), namespace, APP, name),

@@ -100,3 +100,21 @@ def test_a_pool_missing_from_the_tokens_secret_is_named_without_the_secrets_text
     with pytest.raises(ValueError, match="no token for the HTCondor pool 'fermigrid'") as caught:
         _token_of("fermigrid", TOKENS)
     assert "eyJ" not in str(caught.value)
+
+
+def test_the_pool_config_gives_dask_jobqueue_its_worker_job_and_schedd():
+    import yaml
+
+    run = _run({"htcondor": {"enabled": True, "pools": {"cmslpc": {
+        **CMSLPC, "daskWorker": {"cores": 2, "memoryGiB": 8, "diskGiB": 10}}}}})
+    data = named(manifests_of(run), "ConfigMap", "htcondor-cmslpc", "jupyterhub")["data"]
+    htcondor = yaml.safe_load(data["jobqueue.yaml"])["jobqueue"]["htcondor"]
+    assert (htcondor["cores"], htcondor["memory"], htcondor["disk"]) == (2, "8GiB", "10GiB")
+    assert htcondor["submit-command-extra"] == ["-name", "lpcschedd1.fnal.gov"]
+
+
+def test_a_condor_profile_mounts_the_jobqueue_defaults_where_dask_reads_its_config():
+    files = named(manifests_of(_run()), "ConfigMap", "hub-config", "jupyterhub")["data"]
+    override = next(p for p in profiles_json(files) if p["slug"] == "cms-lpc-condor")["kubespawner_override"]
+    mount = next(m for m in override["volume_mounts"] if m["mountPath"] == "/etc/dask/jobqueue.yaml")
+    assert (mount["name"], mount["subPath"]) == ("htcondor-config", "jobqueue.yaml")

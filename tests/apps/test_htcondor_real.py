@@ -53,3 +53,34 @@ def test_htcondors_parser_refuses_a_broken_config(tmp_path):
     """The check above can fail: HTCondor's reader stops at what it cannot parse."""
     result = _read(client_config("cmslpc", POOL) + "if\n", tmp_path)
     assert result.returncode != 0 and "Configuration Error" in result.stderr, result.stderr
+
+
+SUBMIT = """
+import json, htcondor2
+from dask_jobqueue import HTCondorCluster
+cluster = HTCondorCluster(scheduler_options={"host": "127.0.0.1"}, n_workers=0)
+script, submit = cluster.job_script(), " ".join(cluster._dummy_job.submit_command.split())
+cluster.close()
+description = htcondor2.Submit(script.split("\\n", 1)[1])  # without the #! line
+print(json.dumps({"submit": submit, "description": dict(description)}))
+"""
+
+
+def test_a_notebooks_htcondor_cluster_writes_a_submit_description_htcondor_accepts(tmp_path):
+    """dask-jobqueue (PyPI) with the mounted defaults builds the worker job; HTCondor's submit parser reads it."""
+    from infra.apps.htcondor import jobqueue_config
+
+    (tmp_path / "dask").mkdir()
+    (tmp_path / "dask" / "jobqueue.yaml").write_text(jobqueue_config(POOL), encoding="utf-8")
+    (tmp_path / "condor_config").write_text(client_config("cmslpc", POOL), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-c", SUBMIT], capture_output=True, text=True, timeout=120,
+                            check=False, cwd=tmp_path, env={"DASK_CONFIG": str(tmp_path / "dask"),
+                                                            "CONDOR_CONFIG": str(tmp_path / "condor_config"),
+                                                            "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    job = json.loads(result.stdout.splitlines()[-1])
+    assert job["submit"] == "condor_submit -name lpcschedd1.fnal.gov"
+    description = job["description"]
+    assert (description["MY.DaskWorkerCores"], description["MY.DaskWorkerMemory"]) == ("1", str(2 * 1024**3))
+    assert description["MY.DaskWorkerDisk"] == str(4 * 1024**3) and description["MY.EAF_Notebook"] == "true"
+    assert "distributed.cli.dask_worker tcp://127.0.0.1:" in description["Arguments"]
