@@ -6,6 +6,10 @@ wrapper with this run's known_hosts), the migration rewrites the stack files it 
 prod-a/prod-b would answer. So the stack files are tests/multihost/stacks/*.yaml plus `eaf:hosts` from the lab and
 the sandbox secrets of Pulumi.local.yaml (its encrypted values and salt: the same passphrase opens them), written
 into the copy as Pulumi.<stack>.yaml, where `pulumi -s <stack>` and every `python -m infra` tool read them.
+
+The tier's stacks are named eaf-mh-*, not dev/prod-a/prod-b: those names are `state: shared` in infra/data/state.yaml
+(the team's backend, their own passphrases), which a throw-away sandbox on one machine is not. Each stack written is
+listed in the copy's state.yaml as what it is (`state: local, secrets: sandbox`); the repo's file is not changed.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from tests.support.engine import engine_env, missing_engine
 
 PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "infra", "ignition")
 STACKS_DIR = Path(__file__).parent / "stacks"
+REPO_STACKS = tuple(yaml.safe_load((PROJECT_DIR / "infra" / "data" / "state.yaml").read_text(encoding="utf-8"))
+                    ["stacks"])
 SANDBOX_SECRETS = ("eaf:pullSecret", "eaf:sshPublicKeys")
 # Room each stand-in hypervisor offers a cluster (the placement's budget, checked by preflight against the host).
 HOST_CPUS, HOST_MEMORY_GIB, POOL_GIB = 4, 2, 20
@@ -92,11 +98,21 @@ class Project:
             local = yaml.safe_load((PROJECT_DIR / "Pulumi.local.yaml").read_text(encoding="utf-8"))
             document["config"].update({key: local["config"][key] for key in SANDBOX_SECRETS})
             document["encryptionsalt"] = local["encryptionsalt"]
+        self._declare(stack, baseline=document["config"].get("eaf:layer") == "baseline")
         path = self.root / f"Pulumi.{stack}.yaml"
         header = "".join(line + "\n" for line in (STACKS_DIR / f"{template}.yaml").read_text().splitlines()
                          if line.startswith("#"))
         path.write_text(header + yaml.safe_dump(document, sort_keys=False, width=120), encoding="utf-8")
         return path
+
+    def _declare(self, stack: str, baseline: bool) -> None:
+        policy_file = self.root / "infra" / "data" / "state.yaml"
+        policy = yaml.safe_load(policy_file.read_text(encoding="utf-8"))
+        if stack in REPO_STACKS:
+            raise ValueError(f"stack name {stack!r} is one of the repo's stacks; the tier's stacks are eaf-mh-*")
+        policy["stacks"][stack] = ({"state": "baseline", "secrets": "passphrase"} if baseline
+                                   else {"state": "local", "secrets": "sandbox"})
+        policy_file.write_text(yaml.safe_dump(policy, sort_keys=False), encoding="utf-8")
 
 
 def make_project(target: Path) -> Project:

@@ -18,7 +18,7 @@ from tests.multihost.project import hosts_config, make_project
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
-STACK = "dev"
+STACK = "eaf-mh-dev"
 CLUSTER = "eaf-mhd"
 
 
@@ -60,18 +60,18 @@ def _report(project, lab, step: str) -> str:
 
 def test_preflight_reads_every_hypervisor_over_its_uri(project, lab):
     done = project.infra("preflight", "--stack", STACK, step="preflight")
-    assert re.search(r"^preflight dev: \d+ ok, 0 failed$", done.stdout, re.M), done.stdout
+    assert re.search(rf"^preflight {STACK}: \d+ ok, 0 failed$", done.stdout, re.M), done.stdout
     for host in lab.hosts:
         assert re.search(rf"^{host.name}\s+reachable\s+ok\s+{re.escape(host.uri)}: libvirt", done.stdout, re.M)
         assert re.search(rf"^{host.name}\s+network\s+ok\s+host bridge eaf-mh-br0 present", done.stdout, re.M)
 
 
 def test_preflight_fails_on_every_host_without_the_bridge(project, lab):
-    project.write_stack("dev-nobridge", "dev", {"eaf:hosts": hosts_config(lab.hosts, CLUSTER),
+    project.write_stack("eaf-mh-dev-nobridge", "dev", {"eaf:hosts": hosts_config(lab.hosts, CLUSTER),
                                                 "eaf:network": {"mode": "bridge", "bridge": "eaf-mh-nobr",
                                                                 "cidr": "10.86.0.0/24", "gateway": "10.86.0.1",
                                                                 "dnsServers": ["10.86.0.1"]}})
-    done = project.infra("preflight", "--stack", "dev-nobridge", check=False)
+    done = project.infra("preflight", "--stack", "eaf-mh-dev-nobridge", check=False)
     assert done.returncode == 1, done.stdout
     failed = re.findall(r"^(hv0\d)\s+network\s+FAIL\s+host bridge eaf-mh-nobr missing", done.stdout, re.M)
     assert failed == [h.name for h in lab.hosts], done.stdout

@@ -28,7 +28,7 @@ from tests.multihost.project import hosts_config, make_project
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
-ACTIVE, SPARE = "prod-a", "prod-b"
+ACTIVE, SPARE = "eaf-mh-prod-a", "eaf-mh-prod-b"
 CLUSTERS = {ACTIVE: "eaf-mha", SPARE: "eaf-mhb"}
 SERVICE_NAMES = ("jupyter.eaf.fnal.gov", "grafana.eaf.fnal.gov")  # infra/data/migration.yaml
 MIGRATION_ID = "mh-prod-a-to-prod-b"
@@ -37,9 +37,9 @@ MIGRATION_ID = "mh-prod-a-to-prod-b"
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, lab):
     project = make_project(tmp_path_factory.mktemp("multihost-prod"))
-    project.write_stack("prod", "prod", secrets=False)
+    project.write_stack("eaf-mh-prod", "prod", secrets=False)
     for stack, cluster in CLUSTERS.items():
-        project.write_stack(stack, stack, {"eaf:hosts": hosts_config(lab.hosts, cluster)})
+        project.write_stack(stack, stack.removeprefix("eaf-mh-"), {"eaf:hosts": hosts_config(lab.hosts, cluster)})
         project.pulumi(stack, "stack", "init")
     yield project
     _retire(project)
