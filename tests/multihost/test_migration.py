@@ -147,7 +147,7 @@ def test_before_the_migration_the_active_clusters_vms_resolve_the_service_names_
 
 def test_preflight_of_the_spare_counts_the_active_clusters_vms_on_the_shared_hosts(project, site, lab):
     done = project.infra("preflight", "--stack", SPARE, step="preflight prod-b")
-    assert re.search(r"preflight prod-b: \d+ ok, 0 failed", done.stdout), done.stdout
+    assert re.search(rf"preflight {SPARE}: \d+ ok, 0 failed", done.stdout), done.stdout
     others = [int(n) for n in re.findall(r"used by (\d+) other running VM", done.stdout)]
     assert sum(others) == len(_vm_names(project, ACTIVE)), done.stdout  # prod-a's VMs, seen on their hosts
 
