@@ -253,6 +253,10 @@ class Lab:
         (root / "etc").mkdir(parents=True)
         for conf in Path("/etc/libvirt").glob("*.conf"):  # the daemons' settings as packaged, nothing defined
             shutil.copy2(conf, root / "etc" / conf.name)
+        # QEMU stays in this host's mount namespace (libvirt gives it a private one by default), so the teardown
+        # finds every QEMU of the host there even when libvirtd could no longer be asked.
+        with open(root / "etc" / "qemu.conf", "a", encoding="utf-8") as qemu_conf:
+            qemu_conf.write("\nnamespaces = []\n")
         cache = CAPABILITY_CACHE / name
         cache.mkdir(parents=True, exist_ok=True)
         (root / "cache").symlink_to(cache)
