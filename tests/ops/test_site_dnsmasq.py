@@ -68,7 +68,8 @@ def test_every_a_record_is_served_and_the_apps_wildcard_covers_the_subdomain() -
     served = {tuple(line.split(",")) for line in _lines(text, "host-record")}
     served |= {("*." + suffix, ip) for _, suffix, ip in (line.split("/") for line in _lines(text, "address"))}
     assert served == {(r["name"], r["value"]) for r in export["dns"]}
-    assert _lines(text, "address") == ["/apps.eaf-dev.fnal.gov/10.42.16.5"]
+    (ingress,) = [r["value"] for r in export["dns"] if r["name"] == "*.apps.eaf-dev.fnal.gov"]
+    assert _lines(text, "address") == [f"/apps.eaf-dev.fnal.gov/{ingress}"]
 
 
 def test_without_dhcp_only_dns_is_served() -> None:
