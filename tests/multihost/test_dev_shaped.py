@@ -38,7 +38,7 @@ def project(tmp_path_factory, lab):
 
 @pytest.fixture(scope="module")
 def stack(project, lab):
-    project.pulumi(STACK, "up", "--yes", step="up (5 VMs on 3 hosts)")
+    project.pulumi(STACK, "up", "--yes", step="up (6 VMs on 3 hosts)")
     _serve_site_network(project, lab)
     return project
 
@@ -78,7 +78,7 @@ def test_preflight_fails_on_every_host_without_the_bridge(project, lab):
 
 
 def test_every_vm_runs_on_its_planned_host_with_its_lease_dns_and_ignition(stack, lab):
-    print(_report(stack, lab, "probe report (5 VMs)"))
+    print(_report(stack, lab, "probe report (6 VMs)"))
 
 
 def test_the_controllers_run_on_three_distinct_hosts(stack, lab):
@@ -111,7 +111,7 @@ def test_a_second_worker_creates_only_that_workers_objects(stack, lab):
     assert all("worker-1" in s["urn"] for s in changed), [s["urn"] for s in changed]
     stack.pulumi(STACK, "up", "--yes", step="up (2nd worker)")
     _serve_site_network(stack, lab)
-    assert "worker-1" in _report(stack, lab, "probe report (6 VMs)")
+    assert "worker-1" in _report(stack, lab, "probe report (7 VMs)")
 
 
 def test_back_to_one_worker_removes_only_that_workers_objects(stack, lab):
