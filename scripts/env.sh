@@ -40,3 +40,8 @@ mkdir -p "${PULUMI_HOME}"
 case "$PULUMI_BACKEND_URL" in
     file://*) mkdir -p "${PULUMI_BACKEND_URL#file://}" ;;
 esac
+# libvirt's qemu+ssh transport forks ssh inside the dynamic-provider process, which runs gRPC; with gRPC's fork
+# handlers on, about 1 connection in 8 fails ("Cannot recv data: ... epoll_wait error: Bad file descriptor:
+# Connection reset by peer"; measured by the multi-host tier, 5 of 39 opens). The engine passes this on to the
+# provider process, which reads it before importing gRPC.
+export GRPC_ENABLE_FORK_SUPPORT=false

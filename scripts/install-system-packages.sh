@@ -29,6 +29,9 @@ PACKAGES=(
   # notebook image builds and their scan test (infra/images): buildah, and mmdebstrap for the test's base rootfs
   buildah mmdebstrap
   ca-certificates
+  # the multi-host tier (tests/multihost): each stand-in hypervisor's sshd for qemu+ssh; dnsmasq-base (above) is
+  # the site's DHCP/DNS stand-in there
+  openssh-server
 )
 
 missing=()

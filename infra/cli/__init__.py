@@ -25,6 +25,7 @@ COMMANDS = (
     "infra.cli.up",
     "infra.cli.checkpoint",
     "infra.cli.notebook_image",
+    "infra.cli.site_dnsmasq",
 )
 
 

@@ -1,7 +1,8 @@
 """After `pulumi up -s local`: does every VM run, hold its planned lease, resolve OKD's names and see its Ignition?
 
 Compares what each guest's probe printed on its serial console with the plan and with the Ignition the program
-generated (the stack output `ignitionSha256`).
+generated (the stack output `ignitionSha256`), and where libvirt runs it with the host the plan placed it on (a
+stack on several hypervisors: each host's libvirt is asked which domains it has).
 """
 
 from __future__ import annotations
@@ -23,9 +24,19 @@ def serial_log(domain_name: str) -> Path:
 
 
 @dataclass(frozen=True)
+class DomainSeen:
+    """A domain as the hypervisors' libvirt report it: its state, and every host that lists it."""
+
+    state: str
+    hosts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class NodeCheck:
     node: str
     state: str
+    planned_host: str
+    hosts: tuple[str, ...]  # where libvirt has the domain (exactly the planned host when all is well)
     planned_ip: str
     leased_ip: str | None
     dns: dict[str, tuple[str | None, str]]  # name -> (answer, expected)
@@ -47,11 +58,17 @@ def expected_dns(plan: ClusterPlan) -> dict[str, str]:
     }
 
 
-def check_node(node: PlannedNode, plan: ClusterPlan, state: str, probe: ProbeLine | None,
+ABSENT = DomainSeen("absent", ())
+
+
+def check_node(node: PlannedNode, plan: ClusterPlan, seen: DomainSeen, probe: ProbeLine | None,
                generated_sha256: str | None) -> NodeCheck:
     problems = []
+    state = seen.state
     if state != "running":
         problems.append(f"domain is {state}")
+    if seen.hosts and seen.hosts != (node.host,):
+        problems.append(f"runs on {', '.join(seen.hosts)}, planned on {node.host}")
     leased = probe.ip.split("/")[0] if probe and probe.ip else None
     dns = {}
     if probe is None:
@@ -69,20 +86,24 @@ def check_node(node: PlannedNode, plan: ClusterPlan, state: str, probe: ProbeLin
         if generated_sha256 is None or probe.ignition_sha256 != generated_sha256:
             problems.append(f"Ignition sha256 seen {probe.ignition_sha256}, generated {generated_sha256}")
     return NodeCheck(
-        node=node.name, state=state, planned_ip=str(node.ip), leased_ip=leased, dns=dns,
+        node=node.name, state=state, planned_host=node.host, hosts=seen.hosts, planned_ip=str(node.ip),
+        leased_ip=leased, dns=dns,
         ignition_seen=probe.ignition_sha256 if probe else None, ignition_generated=generated_sha256,
         problems=tuple(problems),
     )
 
 
-def check_cluster(plan: ClusterPlan, states: Callable[[], Mapping[str, str]], generated: Mapping[str, str],
-                  timeout_s: float = 300.0, poll_s: float = 2.0) -> list[NodeCheck]:
-    """Wait (bounded) until every VM's probe line agrees with the plan, then return the checks (failed ones too)."""
+def check_cluster(plan: ClusterPlan, domains: Callable[[], Mapping[str, DomainSeen]], generated: Mapping[str, str],
+                  timeout_s: float = 300.0, poll_s: float = 2.0,
+                  serial_log_of: Callable[[PlannedNode], Path] | None = None) -> list[NodeCheck]:
+    """Wait (bounded) until every VM's probe line agrees with the plan, then return the checks (failed ones too).
+    `serial_log_of` says where a node's serial log is readable here (default: this machine's libvirt log folder)."""
+    log_of = serial_log_of or (lambda node: serial_log(node.domain_name))
     deadline = time.monotonic() + timeout_s
     while True:
-        current = states()
+        current = domains()
         checks = [
-            check_node(n, plan, current.get(n.domain_name, "absent"), last_probe_line(serial_log(n.domain_name)),
+            check_node(n, plan, current.get(n.domain_name, ABSENT), last_probe_line(log_of(n)),
                        generated.get(n.name))
             for n in plan.nodes
         ]
@@ -92,13 +113,15 @@ def check_cluster(plan: ClusterPlan, states: Callable[[], Mapping[str, str]], ge
 
 
 def render_table(checks: list[NodeCheck]) -> str:
-    header = ("vm", "state", "planned ip", "leased ip", "dns (api/api-int/*.apps)", "ignition seen = generated", "ok")
+    header = ("vm", "host", "state", "planned ip", "leased ip", "dns (api/api-int/*.apps)",
+              "ignition seen = generated", "ok")
     rows = []
     for c in checks:
+        host = ",".join(c.hosts) or "-"
         dns = "/".join((answer or "-") for answer, _ in c.dns.values()) or "-"
         same = "-" if c.ignition_seen is None else ("yes " if c.ignition_seen == c.ignition_generated else "NO ")
         same += (c.ignition_seen or "")[:12]
-        rows.append((c.node, c.state, c.planned_ip, c.leased_ip or "-", dns, same, "ok" if c.ok else "FAIL"))
+        rows.append((c.node, host, c.state, c.planned_ip, c.leased_ip or "-", dns, same, "ok" if c.ok else "FAIL"))
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in [header, *rows]]
     for c in checks:

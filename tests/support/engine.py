@@ -34,6 +34,8 @@ def engine_env(work: Path, passphrase: str, import_project: bool = False) -> dic
         # No internet here: a plugin download could only hang or fail.
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_CONFIG_PASSPHRASE": passphrase,  # throw-away stacks: stable for the test's lifetime only
+        # As scripts/env.sh: qemu+ssh forks ssh in the gRPC-running provider process (see there).
+        "GRPC_ENABLE_FORK_SUPPORT": "false",
     })
     if import_project:
         # The program and the dynamic-provider process import infra.* from the checkout.
