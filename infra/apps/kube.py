@@ -20,7 +20,10 @@ _SECRET_OUTPUTS = {"kubernetes:core/v1:Secret": ["data", "stringData"]}
 # The provider's per-object settings for a server where nothing becomes ready (Kube.await_objects False): create
 # and update return once the server stored the object; delete in the background, as foreground deletion waits for
 # a garbage collector that is not running.
-_NO_AWAIT_ANNOTATIONS = {"pulumi.com/skipAwait": "true", "pulumi.com/deletionPropagationPolicy": "background"}
+# A CustomResourceDefinition is still awaited: the API server itself establishes it, and its custom resources need it.
+_BACKGROUND_DELETION = {"pulumi.com/deletionPropagationPolicy": "background"}
+_SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+_AWAITED_WITHOUT_CONTROLLERS = frozenset({"CustomResourceDefinition"})
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,8 @@ def type_token(api_version: str, kind: str, patch: bool = False) -> str:
 def without_awaiting(manifest: dict[str, Any]) -> dict[str, Any]:
     """A copy of the manifest whose annotations tell the provider not to wait for the object (see Kube)."""
     metadata = dict(manifest["metadata"])
-    metadata["annotations"] = {**metadata.get("annotations", {}), **_NO_AWAIT_ANNOTATIONS}
+    skip = {} if manifest["kind"] in _AWAITED_WITHOUT_CONTROLLERS else _SKIP_AWAIT
+    metadata["annotations"] = {**metadata.get("annotations", {}), **skip, **_BACKGROUND_DELETION}
     return {**manifest, "metadata": metadata}
 
 

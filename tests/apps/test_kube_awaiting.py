@@ -20,6 +20,11 @@ def test_without_awaiting_skips_readiness_and_deletes_in_the_background() -> Non
                            "pulumi.com/deletionPropagationPolicy": "background"}
 
 
+def test_without_awaiting_still_awaits_a_crd_which_the_api_server_itself_establishes() -> None:
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "a.b"}}
+    assert without_awaiting(crd)["metadata"]["annotations"] == {"pulumi.com/deletionPropagationPolicy": "background"}
+
+
 def test_without_awaiting_leaves_the_built_manifest_as_it_was() -> None:
     built = copy.deepcopy(DEPLOYMENT)
     without_awaiting(built)
