@@ -53,7 +53,9 @@ def _key(obj: dict) -> ObjectKey:
 
 
 def _kubectl(server: LocalApiServer, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(TOOLS_BIN / "kubectl"), "--kubeconfig", str(server.kubeconfig_path), *args],
+    # Discovery is cached inside the server's own directory: the tests' kubectl never writes to ~/.kube.
+    return subprocess.run([str(TOOLS_BIN / "kubectl"), "--kubeconfig", str(server.kubeconfig_path),
+                           "--cache-dir", str(server.kubeconfig_path.parent / "kubectl-cache"), *args],
                           capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -65,7 +67,9 @@ def _on_server(server: LocalApiServer, kinds: set[tuple[str, str]]) -> dict[Obje
         resource = f"{kind.lower()}.{version}.{group}" if group else kind.lower()
         listed = _kubectl(server, "get", resource, "--all-namespaces", "-o", "json")
         if listed.returncode != 0:
-            if "doesn't have a resource type" in listed.stderr:
+            # A custom resource's kind goes with its CRD (destroy deletes both).
+            if ("doesn't have a resource type" in listed.stderr
+                    or "could not find the requested resource" in listed.stderr):
                 continue
             raise AssertionError(f"kubectl get {resource} failed: {listed.stderr}")
         for item in json.loads(listed.stdout)["items"]:
