@@ -7,12 +7,14 @@ with the kubeconfig swapped for the test server's. `pulumi up` must create every
 `pulumi preview --expect-no-changes` must then be clean; `pulumi destroy` must leave no object behind and take the
 labels off the Nodes. Everything is checked against the server with kubectl.
 
-What the test server cannot hold is left out of the program and counted in the output: objects of OKD's and the
-operators' API groups (Route, Subscription, OperatorGroup, ServiceMonitor, KEDA, ClusterPolicy,
-NodeFeatureDiscovery), whose CRDs are not installed here. The server runs no controllers, so the program applies
-with `await_objects=False` (README "Engine notes"): nothing would ever become ready, and foreground deletion would
-wait for a garbage collector. For the same reason a deleted Namespace stays `Terminating` (no namespace
-controller empties and finalises it): destroy must leave each of the stack's namespaces empty and Terminating.
+OKD's and the operators' kinds (Route, Subscription, OperatorGroup, ServiceMonitor, KEDA, ClusterPolicy,
+NodeFeatureDiscovery) are served by their real upstream CRDs (scripts/build-crds.sh, tests/support/crds.py),
+installed into the server before `up`. A kind whose CRD could not be built (its module refused by the Go proxy) is
+left out of the program, and `test_no_kind_is_left_out` fails naming the module. The server runs no controllers,
+so the program applies with `await_objects=False` (README "Engine notes"): nothing would ever become ready, and
+foreground deletion would wait for a garbage collector. For the same reason a deleted Namespace stays `Terminating`
+(no namespace controller empties and finalises it): destroy must leave each of the stack's namespaces empty and
+Terminating.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from tests.apiserver.apps_on_server import create_node, create_platform_namespac
 from tests.apps.manifests import OKD_OR_OPERATOR_GROUPS, manifests_for, patches_for
 from tests.harness import TEST_SECRETS
 from tests.support.apiserver import LocalApiServer, report_line
+from tests.support.crds import GroupVersionKind, MissingCrdBuildError, UpstreamCrds, install, upstream_crds
 from tests.support.engine import TOOLS_BIN, engine_env, install_kubernetes_plugin, missing_kubernetes_plugin
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
@@ -93,6 +96,8 @@ class AppsRun:
     left_out: list[dict]
     patches: list[dict]
     missing: str | None = None
+    unbuilt: list[str] = field(default_factory=list)  # why each left-out kind has no CRD
+    crd_rejections: list[str] = field(default_factory=list)
     steps: dict[str, subprocess.CompletedProcess] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     after_up: dict[ObjectKey, dict] = field(default_factory=dict)
@@ -117,8 +122,16 @@ class AppsRun:
         kinds = sorted({f"{m['kind']}.{_group(m['apiVersion'])}" for m in self.left_out})
         times = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.seconds.items())
         return (f"[apps layer, real engine] {self.stack}: {len(self.expected)} objects and {len(self.patches)} Node "
-                f"patch(es) applied; left out (API group not served here): {len(self.left_out)} "
+                f"patch(es) applied; left out (no upstream CRD built): {len(self.left_out)} "
                 f"({', '.join(kinds)}); {times}")
+
+
+def _served(manifest: dict, crds: UpstreamCrds) -> bool:
+    """Whether the test server serves the manifest's kind: built in, the project's own CRD, or an upstream CRD built."""
+    group, _, version = manifest["apiVersion"].rpartition("/")
+    if group not in OKD_OR_OPERATOR_GROUPS:
+        return True
+    return crds.crd_for(GroupVersionKind(group, version, manifest["kind"])) is not None
 
 
 def _expected_labels(patches: list[dict]) -> dict[str, dict[str, str]]:
@@ -129,10 +142,14 @@ def _expected_labels(patches: list[dict]) -> dict[str, dict[str, str]]:
 def apps_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppsRun]:
     stack = request.param
     manifests = manifests_for(stack)
-    result = AppsRun(stack=stack,
-                     expected=[m for m in manifests if _group(m["apiVersion"]) not in OKD_OR_OPERATOR_GROUPS],
-                     left_out=[m for m in manifests if _group(m["apiVersion"]) in OKD_OR_OPERATOR_GROUPS],
-                     patches=patches_for(stack))
+    try:
+        crds = upstream_crds()
+    except MissingCrdBuildError as error:
+        yield AppsRun(stack=stack, expected=manifests, left_out=[], patches=[], missing=str(error))
+        return
+    left_out = [m for m in manifests if not _served(m, crds)]
+    result = AppsRun(stack=stack, expected=[m for m in manifests if _served(m, crds)], left_out=left_out,
+                     patches=patches_for(stack), unbuilt=[str(m) for m in crds.missing()])
     result.missing = missing_kubernetes_plugin()
     if result.missing:
         yield result
@@ -163,6 +180,7 @@ def apps_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
     with LocalApiServer() as server:
         client = server.api_client()
+        result.crd_rejections = [str(r) for r in install(client, crds)]
         create_platform_namespaces(client)
         nodes = planned_nodes(stack)
         for node in nodes:
@@ -173,8 +191,8 @@ def apps_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         ready = run("stack init", "stack", "init")
         ready = ready and run("config kubeconfig", "config", "set", "--secret", "kubeconfig",
                               stdin=server.kubeconfig_path.read_text(encoding="utf-8"))
-        ready = ready and run("config groups", "config", "set", "unservedGroups",
-                              json.dumps(sorted(OKD_OR_OPERATOR_GROUPS)))
+        ready = ready and run("config left out", "config", "set", "leftOutKinds",
+                              json.dumps(sorted({f"{m['apiVersion']} {m['kind']}" for m in left_out})))
         for key, value in TEST_SECRETS.items():
             ready = ready and run(f"config {key}", "config", "set", "--secret", f"eaf:{key}", stdin=value)
         try:
@@ -189,6 +207,19 @@ def apps_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
                 result.labels_after_destroy = _node_labels(server, node_names)
         report_line(request.config, "\n" + result.summary())
         yield result
+
+
+def test_no_kind_is_left_out(apps_run: AppsRun) -> None:
+    if apps_run.missing:
+        pytest.fail(apps_run.missing, pytrace=False)
+    assert apps_run.left_out == [], (f"{apps_run.stack}: {len(apps_run.left_out)} objects not applied, no CRD for "
+                                     f"their kinds: {apps_run.unbuilt}")
+
+
+def test_the_server_accepts_every_upstream_crd(apps_run: AppsRun) -> None:
+    if apps_run.missing:
+        pytest.fail(apps_run.missing, pytrace=False)
+    assert apps_run.crd_rejections == [], apps_run.crd_rejections
 
 
 def test_up_creates_every_object_of_the_apps_layer_on_the_server(apps_run: AppsRun) -> None:
