@@ -59,8 +59,9 @@ class App(pulumi.ComponentResource):
         self.register_outputs(build.outputs)
 
 
-def deploy_apps(plan: AppsPlan, access: ClusterAccess | None) -> None:
-    """Nothing is registered when there is no cluster to reach (`access` is None: install off, e.g. local)."""
+def deploy_apps(plan: AppsPlan, access: ClusterAccess | None, await_objects: bool = True) -> None:
+    """Nothing is registered when there is no cluster to reach (`access` is None: install off, e.g. local).
+    `await_objects` False only for an API server that runs no controllers (see infra.apps.kube.Kube)."""
     exported: dict[str, str] = {}
     if access is not None and plan.builds:
         import pulumi_kubernetes as k8s
@@ -69,7 +70,7 @@ def deploy_apps(plan: AppsPlan, access: ClusterAccess | None) -> None:
         # waits for the install to be complete, and so, through it, does every object: one edge, not one per object.
         provider = k8s.Provider(f"{plan.stack}-cluster", kubeconfig=access.kubeconfig,
                                 opts=pulumi.ResourceOptions(depends_on=list(access.ready)))
-        kube = Kube(provider)
+        kube = Kube(provider, await_objects=await_objects)
         for definition, build in plan.builds:
             App(definition, build, kube)
             exported.update(build.exports)

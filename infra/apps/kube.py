@@ -17,6 +17,13 @@ import pulumi
 
 # Secrets keep their data secret in the state and in every output, as the SDK's typed Secret class declares.
 _SECRET_OUTPUTS = {"kubernetes:core/v1:Secret": ["data", "stringData"]}
+# The provider's per-object settings for a server where nothing becomes ready (Kube.await_objects False): create
+# and update return once the server stored the object; delete in the background, as foreground deletion waits for
+# a garbage collector that is not running.
+# A CustomResourceDefinition is still awaited: the API server itself establishes it, and its custom resources need it.
+_BACKGROUND_DELETION = {"pulumi.com/deletionPropagationPolicy": "background"}
+_SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+_AWAITED_WITHOUT_CONTROLLERS = frozenset({"CustomResourceDefinition"})
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,9 @@ class Kube:
 
     provider: pulumi.ProviderResource
     namespaces: dict[str, pulumi.Resource] = field(default_factory=dict)
+    # False only against an API server that runs no controllers (the real-engine tier): nothing there ever becomes
+    # ready or is finalised, so the provider neither waits for readiness nor deletes in the foreground.
+    await_objects: bool = True
 
     def options(self, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource], token: str
                 ) -> pulumi.ResourceOptions:
@@ -46,11 +56,21 @@ def type_token(api_version: str, kind: str, patch: bool = False) -> str:
     return f"kubernetes:{group or 'core'}/{version}:{kind}{'Patch' if patch else ''}"
 
 
+def without_awaiting(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the manifest whose annotations tell the provider not to wait for the object (see Kube)."""
+    metadata = dict(manifest["metadata"])
+    skip = {} if manifest["kind"] in _AWAITED_WITHOUT_CONTROLLERS else _SKIP_AWAIT
+    metadata["annotations"] = {**metadata.get("annotations", {}), **skip, **_BACKGROUND_DELETION}
+    return {**manifest, "metadata": metadata}
+
+
 def register(manifest: dict[str, Any], kube: Kube, parent: pulumi.Resource,
              depends_on: Sequence[pulumi.Resource] = (), patch: bool = False) -> pulumi.CustomResource:
     """Create (or, with `patch`, server-side-apply a patch to) the object the manifest describes, after its
     namespace when the apps layer creates that namespace."""
     token = type_token(manifest["apiVersion"], manifest["kind"], patch)
+    if not kube.await_objects and not patch:
+        manifest = without_awaiting(manifest)
     own_namespace = kube.namespaces.get(manifest["metadata"].get("namespace", ""))
     waits = [*([own_namespace] if own_namespace is not None else []), *depends_on]
     resource = pulumi.CustomResource(token, resource_name(manifest), dict(manifest),

@@ -319,7 +319,10 @@ class LocalApiServer:
             "--endpoint-reconciler-type=none",
             # No token controller runs, so pods naming a service account would be
             # rejected for a reason that says nothing about the manifests (as envtest).
-            "--disable-admission-plugins=ServiceAccount",
+            # StorageObjectInUseProtection puts finalizers on every PersistentVolume(Claim)
+            # that only the pv/pvc-protection controllers remove: a deleted volume (claim)
+            # would stay Terminating for ever (the real-engine tier deletes them).
+            "--disable-admission-plugins=ServiceAccount,StorageObjectInUseProtection",
         ]
 
     def _node_args(self) -> list[str]:

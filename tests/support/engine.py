@@ -4,6 +4,7 @@ it is there, and the environment scripts/env.sh would give, with state, home and
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 from infra.paths import PROJECT_DIR
@@ -41,3 +42,38 @@ def engine_env(work: Path, passphrase: str, import_project: bool = False) -> dic
         # The program and the dynamic-provider process import infra.* from the checkout.
         env["PYTHONPATH"] = str(PROJECT_DIR)
     return env
+
+
+# The Kubernetes provider plugin: built by scripts/build-kubernetes-plugin.sh, and installed into a Pulumi home (the
+# project's or a test's private one) by scripts/install-kubernetes-plugin.sh, under the version the
+# pulumi-kubernetes SDK asks for.
+KUBERNETES_PLUGIN = PROJECT_DIR / ".tools" / "plugins" / "kubernetes" / "pulumi-resource-kubernetes"
+INSTALL_KUBERNETES_PLUGIN = PROJECT_DIR / "scripts" / "install-kubernetes-plugin.sh"
+
+
+def missing_kubernetes_plugin() -> str | None:
+    """Why the engine cannot run the Kubernetes provider, or None. Real tiers fail with this message."""
+    missing = missing_engine()
+    if missing:
+        return missing
+    if not os.access(KUBERNETES_PLUGIN, os.X_OK):
+        return f"{KUBERNETES_PLUGIN} is missing: run scripts/build-kubernetes-plugin.sh"
+    return None
+
+
+def install_kubernetes_plugin(env: dict[str, str]) -> str | None:
+    """Installs the built plugin into the Pulumi home of `env` (engine_env's); returns why it failed, or None."""
+    completed = subprocess.run(["bash", str(INSTALL_KUBERNETES_PLUGIN), env["PULUMI_HOME"]], env=env,
+                               capture_output=True, text=True, timeout=300, check=False)
+    if completed.returncode != 0:
+        return f"{INSTALL_KUBERNETES_PLUGIN} failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
+    return None
+
+
+def go_tool_pin(key: str) -> str:
+    """A pin of scripts/go/versions.env (KEY=VALUE lines), the versions of the Go-built tools."""
+    for line in (PROJECT_DIR / "scripts" / "go" / "versions.env").read_text(encoding="utf-8").splitlines():
+        name, _, value = line.partition("=")
+        if name.strip() == key:
+            return value.strip()
+    raise AssertionError(f"{key} is not pinned in scripts/go/versions.env")

@@ -1,0 +1,271 @@
+"""The apps layer of a stack applied by the real engine and the real Kubernetes provider plugin to a real
+etcd + kube-apiserver (tests/support/apiserver.py), one stack at a time, each on a fresh server.
+
+The program is the stack's own apps path (tests/engine/apps_layer_program.py: load_spec -> plan_apps -> deploy_apps)
+with the kubeconfig swapped for the test server's. `pulumi up` must create every object the apps layer registers
+(as the mock harness lists them, tests/apps/manifests.py) and apply the GPU workers' Node label patches;
+`pulumi preview --expect-no-changes` must then be clean; `pulumi destroy` must leave no object behind and take the
+labels off the Nodes. Everything is checked against the server with kubectl.
+
+OKD's and the operators' kinds (Route, Subscription, OperatorGroup, ServiceMonitor, KEDA, ClusterPolicy,
+NodeFeatureDiscovery) are served by their real upstream CRDs (scripts/build-crds.sh, tests/support/crds.py),
+installed into the server before `up`. A kind whose CRD could not be built (its module refused by the Go proxy) is
+left out of the program, and `test_no_kind_is_left_out` fails naming the module. The server runs no controllers,
+so the program applies with `await_objects=False` (README "Engine notes"): nothing would ever become ready, and
+foreground deletion would wait for a garbage collector. For the same reason a deleted Namespace stays `Terminating`
+(no namespace controller empties and finalises it): destroy must leave each of the stack's namespaces empty and
+Terminating.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+import yaml
+
+from infra.paths import PROJECT_DIR
+from infra.spec.layering import read_stack_file
+from tests.apiserver.apps_on_server import create_node, create_platform_namespaces, planned_nodes
+from tests.apps.manifests import OKD_OR_OPERATOR_GROUPS, manifests_for, patches_for
+from tests.harness import TEST_SECRETS
+from tests.support.apiserver import LocalApiServer, report_line
+from tests.support.crds import GroupVersionKind, MissingCrdBuildError, UpstreamCrds, install, upstream_crds
+from tests.support.engine import TOOLS_BIN, engine_env, install_kubernetes_plugin, missing_kubernetes_plugin
+
+pytestmark = [pytest.mark.real, pytest.mark.slow]
+
+STACKS = ("dev",)
+STEP_TIMEOUT_S = 900
+PROGRAM = "from tests.engine.apps_layer_program import main\n\nmain()\n"
+
+# (group, kind, namespace, name): how an object is told apart on the server, whatever version it is served at.
+ObjectKey = tuple[str, str, str, str]
+
+
+def _group(api_version: str) -> str:
+    return api_version.rpartition("/")[0]
+
+
+def _key(obj: dict) -> ObjectKey:
+    return (_group(obj["apiVersion"]), obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+
+
+def _kubectl(server: LocalApiServer, *args: str) -> subprocess.CompletedProcess:
+    # Discovery is cached inside the server's own directory: the tests' kubectl never writes to ~/.kube.
+    return subprocess.run([str(TOOLS_BIN / "kubectl"), "--kubeconfig", str(server.kubeconfig_path),
+                           "--cache-dir", str(server.kubeconfig_path.parent / "kubectl-cache"), *args],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def _on_server(server: LocalApiServer, kinds: set[tuple[str, str]]) -> dict[ObjectKey, dict]:
+    """Every object of these (apiVersion, kind)s the server holds; a kind it no longer serves has none."""
+    found: dict[ObjectKey, dict] = {}
+    for api_version, kind in sorted(kinds):
+        group, _, version = api_version.rpartition("/")
+        resource = f"{kind.lower()}.{version}.{group}" if group else kind.lower()
+        listed = _kubectl(server, "get", resource, "--all-namespaces", "-o", "json")
+        if listed.returncode != 0:
+            # A custom resource's kind goes with its CRD (destroy deletes both).
+            if ("doesn't have a resource type" in listed.stderr
+                    or "could not find the requested resource" in listed.stderr):
+                continue
+            raise AssertionError(f"kubectl get {resource} failed: {listed.stderr}")
+        for item in json.loads(listed.stdout)["items"]:
+            found[_key(item)] = item
+    return found
+
+
+def _node_labels(server: LocalApiServer, names: list[str]) -> dict[str, dict[str, str]]:
+    labels = {}
+    for name in names:
+        got = _kubectl(server, "get", "node", name, "-o", "json")
+        assert got.returncode == 0, got.stderr
+        labels[name] = json.loads(got.stdout)["metadata"].get("labels", {})
+    return labels
+
+
+@dataclass
+class AppsRun:
+    stack: str
+    expected: list[dict]
+    left_out: list[dict]
+    patches: list[dict]
+    missing: str | None = None
+    unbuilt: list[str] = field(default_factory=list)  # why each left-out kind has no CRD
+    crd_rejections: list[str] = field(default_factory=list)
+    steps: dict[str, subprocess.CompletedProcess] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    after_up: dict[ObjectKey, dict] = field(default_factory=dict)
+    after_destroy: dict[ObjectKey, dict] = field(default_factory=dict)
+    labels_after_up: dict[str, dict[str, str]] = field(default_factory=dict)
+    labels_after_destroy: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def step(self, name: str) -> subprocess.CompletedProcess:
+        """The named step, failing the calling test when it did not run or did not succeed."""
+        if self.missing:
+            pytest.fail(self.missing, pytrace=False)
+        if name not in self.steps:
+            pytest.fail(f"{self.stack}: step {name!r} did not run; ran: {', '.join(self.steps) or 'none'}",
+                        pytrace=False)
+        completed = self.steps[name]
+        if completed.returncode != 0:
+            pytest.fail(f"{self.stack}: step {name!r} exited {completed.returncode}:\n"
+                        f"{completed.stdout[-6000:]}\n{completed.stderr[-6000:]}", pytrace=False)
+        return completed
+
+    def summary(self) -> str:
+        kinds = sorted({f"{m['kind']}.{_group(m['apiVersion'])}" for m in self.left_out})
+        times = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.seconds.items())
+        return (f"[apps layer, real engine] {self.stack}: {len(self.expected)} objects and {len(self.patches)} Node "
+                f"patch(es) applied; left out (no upstream CRD built): {len(self.left_out)} "
+                f"({', '.join(kinds)}); {times}")
+
+
+def _served(manifest: dict, crds: UpstreamCrds) -> bool:
+    """Whether the test server serves the manifest's kind: built in, the project's own CRD, or an upstream CRD built."""
+    group, _, version = manifest["apiVersion"].rpartition("/")
+    if group not in OKD_OR_OPERATOR_GROUPS:
+        return True
+    return crds.crd_for(GroupVersionKind(group, version, manifest["kind"])) is not None
+
+
+def _expected_labels(patches: list[dict]) -> dict[str, dict[str, str]]:
+    return {p["metadata"]["name"]: p["metadata"]["labels"] for p in patches}
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def apps_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppsRun]:
+    stack = request.param
+    manifests = manifests_for(stack)
+    try:
+        crds = upstream_crds()
+    except MissingCrdBuildError as error:
+        yield AppsRun(stack=stack, expected=manifests, left_out=[], patches=[], missing=str(error))
+        return
+    left_out = [m for m in manifests if not _served(m, crds)]
+    result = AppsRun(stack=stack, expected=[m for m in manifests if _served(m, crds)], left_out=left_out,
+                     patches=patches_for(stack), unbuilt=[str(m) for m in crds.missing()])
+    result.missing = missing_kubernetes_plugin()
+    if result.missing:
+        yield result
+        return
+    work = tmp_path_factory.mktemp(f"apps-layer-{stack}")
+    project = work / "project"
+    project.mkdir()
+    (work / "state").mkdir()
+    (project / "Pulumi.yaml").write_text("name: eaf-apps-layer\nruntime: python\n", encoding="utf-8")
+    (project / "__main__.py").write_text(PROGRAM, encoding="utf-8")
+    # The stack's own `eaf:` config, as in its stack file; its secrets are the harness' test-only values.
+    own = {f"eaf:{key}": value for key, value in read_stack_file(PROJECT_DIR, stack).items()}
+    (project / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": own}, sort_keys=True),
+                                                  encoding="utf-8")
+    env = engine_env(work, f"apps-layer-{stack}", import_project=True)
+    result.missing = install_kubernetes_plugin(env)
+    if result.missing:
+        yield result
+        return
+
+    def run(name: str, *args: str, stdin: str | None = None) -> bool:
+        started = time.monotonic()
+        result.steps[name] = subprocess.run([str(TOOLS_BIN / "pulumi"), *args, "--stack", stack, "--non-interactive"],
+                                            cwd=project, env=env, input=stdin, capture_output=True, text=True,
+                                            timeout=STEP_TIMEOUT_S, check=False)
+        result.seconds[name] = time.monotonic() - started
+        return result.steps[name].returncode == 0
+
+    with LocalApiServer() as server:
+        client = server.api_client()
+        result.crd_rejections = [str(r) for r in install(client, crds)]
+        create_platform_namespaces(client)
+        nodes = planned_nodes(stack)
+        for node in nodes:
+            create_node(client, node)
+        client.close()
+        node_names = sorted(_expected_labels(result.patches))
+        kinds = {(m["apiVersion"], m["kind"]) for m in result.expected}
+        ready = run("stack init", "stack", "init")
+        ready = ready and run("config kubeconfig", "config", "set", "--secret", "kubeconfig",
+                              stdin=server.kubeconfig_path.read_text(encoding="utf-8"))
+        ready = ready and run("config left out", "config", "set", "leftOutKinds",
+                              json.dumps(sorted({f"{m['apiVersion']} {m['kind']}" for m in left_out})))
+        for key, value in TEST_SECRETS.items():
+            ready = ready and run(f"config {key}", "config", "set", "--secret", f"eaf:{key}", stdin=value)
+        try:
+            if ready and run("up", "up", "--yes", "--skip-preview"):
+                result.after_up = _on_server(server, kinds)
+                result.labels_after_up = _node_labels(server, node_names)
+                run("preview unchanged", "preview", "--expect-no-changes")
+        finally:
+            if ready:
+                run("destroy", "destroy", "--yes", "--skip-preview")
+                result.after_destroy = _on_server(server, kinds)
+                result.labels_after_destroy = _node_labels(server, node_names)
+        report_line(request.config, "\n" + result.summary())
+        yield result
+
+
+def test_no_kind_is_left_out(apps_run: AppsRun) -> None:
+    if apps_run.missing:
+        pytest.fail(apps_run.missing, pytrace=False)
+    assert apps_run.left_out == [], (f"{apps_run.stack}: {len(apps_run.left_out)} objects not applied, no CRD for "
+                                     f"their kinds: {apps_run.unbuilt}")
+
+
+def test_the_server_accepts_every_upstream_crd(apps_run: AppsRun) -> None:
+    if apps_run.missing:
+        pytest.fail(apps_run.missing, pytrace=False)
+    assert apps_run.crd_rejections == [], apps_run.crd_rejections
+
+
+def test_up_creates_every_object_of_the_apps_layer_on_the_server(apps_run: AppsRun) -> None:
+    apps_run.step("up")
+    missing = sorted({_key(m) for m in apps_run.expected} - set(apps_run.after_up))
+    assert missing == [], f"{apps_run.stack}: not on the server after up: {missing}"
+
+
+def test_up_applies_the_gpu_workers_node_labels(apps_run: AppsRun) -> None:
+    apps_run.step("up")
+    for node, labels in _expected_labels(apps_run.patches).items():
+        assert labels.items() <= apps_run.labels_after_up[node].items(), node
+
+
+def test_up_stores_the_objects_as_the_apps_layer_built_them(apps_run: AppsRun) -> None:
+    apps_run.step("up")
+    config_maps = [m for m in apps_run.expected if m["kind"] == "ConfigMap"]
+    assert config_maps, f"{apps_run.stack} has no ConfigMap to compare"
+    for manifest in config_maps:
+        assert apps_run.after_up[_key(manifest)].get("data") == manifest.get("data"), _key(manifest)
+
+
+def test_preview_after_up_expects_no_changes(apps_run: AppsRun) -> None:
+    # --expect-no-changes turns any pending change into a non-zero exit, which step() reports.
+    apps_run.step("preview unchanged")
+
+
+def test_destroy_deletes_every_object_but_the_namespaces(apps_run: AppsRun) -> None:
+    apps_run.step("destroy")
+    left = sorted(key for key in apps_run.after_destroy if key[1] != "Namespace"
+                  and key in {_key(m) for m in apps_run.expected})
+    assert left == [], f"{apps_run.stack}: still on the server after destroy: {left}"
+
+
+def test_destroy_leaves_each_namespace_empty_and_terminating(apps_run: AppsRun) -> None:
+    apps_run.step("destroy")
+    own = [m for m in apps_run.expected if m["kind"] == "Namespace"]
+    assert own
+    for manifest in own:
+        namespace = apps_run.after_destroy.get(_key(manifest))
+        assert namespace is not None and namespace["status"]["phase"] == "Terminating", _key(manifest)
+    inside = sorted(key for key in apps_run.after_destroy if key[2] in {m["metadata"]["name"] for m in own})
+    assert inside == [], f"{apps_run.stack}: objects left in the deleted namespaces: {inside}"
+
+
+def test_destroy_takes_the_patched_labels_off_the_nodes(apps_run: AppsRun) -> None:
+    apps_run.step("destroy")
+    for node, labels in _expected_labels(apps_run.patches).items():
+        assert not labels.keys() & apps_run.labels_after_destroy[node].keys(), node
