@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -222,7 +223,41 @@ def test_install_complete_log_does_not_show_the_kubeadmin_password(ignited):
     result = run_step("wait-install-complete", ignited)
     assert result.returncode == 0 and json.loads(result.stdout) == {"installComplete": True}, result.stderr
     assert "STAND-in-not-a-real-passwd" not in result.stderr + result.stdout
-    assert "kubeadmin password redacted" in result.stderr
+    # Redacted by value: the line stays, with the word "password" in it; only the secret is replaced.
+    assert 'Login to the console with user: \\"kubeadmin\\", and password: \\"[secret]\\"' in result.stderr, \
+        result.stderr
+
+
+def test_the_pull_secrets_token_is_redacted_from_the_installers_log(fetched):
+    token = "aWQ6cGFzcwo="  # the install-config's auth (base64 of id:pass)
+    result = run_step("create-manifests", {**fetched, "STANDIN_SAY": f"using auth {token} for the mirror"},
+                      stdin=INSTALL_CONFIG)
+    assert result.returncode == 0, result.stderr
+    assert token not in result.stderr and "using auth [secret] for the mirror" in result.stderr, result.stderr
+
+
+def test_the_installers_log_is_passed_on_while_it_runs(ignited, tmp_path):
+    go_on = tmp_path / "go-on"
+    env = {**os.environ, **ignited, "STANDIN_SAY": "Waiting up to 20m0s for the bootstrap-complete event",
+           "STANDIN_WAIT_FOR": str(go_on)}
+    process = subprocess.Popen([sys.executable, str(STEP), "wait-bootstrap-complete"], cwd=PROJECT_DIR, env=env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(
+        line for line in iter(process.stderr.readline, "") if not go_on.exists()), daemon=True)
+    try:
+        reader.start()
+        deadline = time.monotonic() + 20
+        while not any("Waiting up to 20m0s" in line for line in seen) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any("Waiting up to 20m0s" in line for line in seen), f"nothing while the installer ran: {seen}"
+        assert process.poll() is None, "the installer was still waiting when its line arrived"
+        go_on.touch()
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 class FakeHaproxyRuntimeApi:
@@ -288,41 +323,98 @@ def test_a_load_balancer_without_runtime_api_is_reported_with_the_config_line(tm
     assert result.returncode == 1 and f"stats socket ipv4@127.0.0.1:{port} level admin" in result.stderr
 
 
-def _csr(name: str, signer: str, user: str, approved: bool = False) -> dict:
-    status = {"conditions": [{"type": "Approved"}]} if approved else {}
-    return {"metadata": {"name": name}, "spec": {"signerName": signer, "username": user}, "status": status}
-
-
-CLIENT, SERVING = "kubernetes.io/kube-apiserver-client-kubelet", "kubernetes.io/kubelet-serving"
-BOOTSTRAPPER = "system:serviceaccount:openshift-machine-config-operator:node-bootstrapper"
-
-
-def test_only_pending_csrs_of_expected_nodes_are_approved():
-    step = _step_module()
-    csrs = {"items": [
-        _csr("csr-client", CLIENT, BOOTSTRAPPER),
-        _csr("csr-serving", SERVING, "system:node:worker-0.eaf-dev.fnal.gov"),
-        _csr("csr-done", SERVING, "system:node:worker-1", approved=True),
-        _csr("csr-stranger", SERVING, "system:node:laptop"),
-        _csr("csr-user", CLIENT, "system:admin"),
-    ]}
-    assert step.approvable(csrs, ["ctrl-0", "worker-0", "worker-1"], missing=["worker-0"]) == ["csr-client",
-                                                                                                "csr-serving"]
-
-
-def test_client_csrs_are_left_alone_once_every_node_is_ready():
-    step = _step_module()
-    csrs = {"items": [_csr("csr-client", CLIENT, BOOTSTRAPPER)]}
-    assert step.approvable(csrs, ["ctrl-0"], missing=[]) == []
-
-
-def test_a_node_counts_as_ready_under_its_short_name_or_fqdn():
+def test_node_names_tell_registered_from_ready():
     step = _step_module()
     nodes = {"items": [
         {"metadata": {"name": "ctrl-0.eaf-dev.fnal.gov"}, "status": {"conditions": [{"type": "Ready",
                                                                                      "status": "True"}]}},
         {"metadata": {"name": "worker-0"}, "status": {"conditions": [{"type": "Ready", "status": "False"}]}},
     ]}
-    ready = step._ready_nodes(nodes)
-    assert step._matches("ctrl-0", ready) and not step._matches("worker-0", ready)
-    assert not step._matches("ctrl-0.eaf", {"ctrl-0.eaf-dev.fnal.gov"})
+    assert step._node_names(nodes) == ({"ctrl-0.eaf-dev.fnal.gov", "worker-0"}, {"ctrl-0.eaf-dev.fnal.gov"})
+
+
+def test_create_manifests_adds_the_manifests_generated_from_the_plan(fetched):
+    generated = {"99-worker-chrony.yaml": "kind: MachineConfig\nmetadata:\n  name: 99-worker-chrony\n"}
+    result = run_step("create-manifests", {**fetched, "EAF_OPENSHIFT_MANIFESTS": json.dumps(generated)},
+                      stdin=INSTALL_CONFIG)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["added"] == ["openshift/99-worker-chrony.yaml"]
+    assert (Path(fetched["EAF_WORK_DIR"]) / "assets" / "openshift" / "99-worker-chrony.yaml").read_text() == \
+        generated["99-worker-chrony.yaml"]
+
+
+def test_a_generated_manifest_name_with_a_path_is_refused(fetched):
+    result = run_step("create-manifests", {**fetched, "EAF_OPENSHIFT_MANIFESTS": json.dumps({"../x.yaml": "a: 1"})},
+                      stdin=INSTALL_CONFIG)
+    assert result.returncode == 1 and "is not a manifest file name" in result.stderr, result.stderr
+
+
+def test_a_new_install_never_deletes_an_installed_clusters_assets(ignited):
+    assets = Path(ignited["EAF_WORK_DIR"]) / "assets"
+    before = {p: p.read_bytes() for p in assets.rglob("*") if p.is_file()}
+    result = run_step("create-manifests", ignited, stdin=INSTALL_CONFIG)
+    assert result.returncode == 1, result.stderr
+    assert "holds the state of the installed cluster eaf-dev" in result.stderr and "mv " in result.stderr
+    assert {p: p.read_bytes() for p in assets.rglob("*") if p.is_file()} == before, "nothing may change"
+
+
+def test_another_clusters_work_dir_is_refused_by_name(ignited):
+    result = run_step("create-manifests", {**ignited, "EAF_CLUSTER_DOMAIN": "eaf-prod-a.fnal.gov"},
+                      stdin=INSTALL_CONFIG)
+    assert result.returncode == 1 and "installer state of cluster eaf-dev" in result.stderr, result.stderr
+
+
+class FlakyServer:
+    """An HTTP server that answers the first `failures` GETs with `status`, then serves `body`."""
+
+    def __init__(self, body: bytes, failures: int, status: int):
+        import http.server
+
+        outer = self
+        self.requests = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - the http.server API
+                outer.requests += 1
+                if outer.requests <= failures:
+                    self.send_error(status)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/openshift-install-linux.tar.gz"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_download_is_retried_with_backoff_after_transient_failures(fetch_env, archive):
+    server = FlakyServer(archive[0].read_bytes(), failures=2, status=503)
+    try:
+        result = run_step("fetch-installer", {**fetch_env, "EAF_INSTALLER_URL": server.url,
+                                              "EAF_DOWNLOAD_BACKOFF_SECONDS": "0.1"})
+    finally:
+        server.close()
+    assert result.returncode == 0, result.stderr
+    assert server.requests == 3
+    assert "download failed (HTTP 503); retrying in 0.1 s" in result.stderr
+    assert "download failed (HTTP 503); retrying in 0.2 s" in result.stderr, result.stderr
+
+
+def test_a_download_answered_404_is_not_retried(fetch_env, archive):
+    server = FlakyServer(archive[0].read_bytes(), failures=5, status=404)
+    try:
+        result = run_step("fetch-installer", {**fetch_env, "EAF_INSTALLER_URL": server.url,
+                                              "EAF_DOWNLOAD_BACKOFF_SECONDS": "0.1"})
+    finally:
+        server.close()
+    assert result.returncode == 1 and server.requests == 1, result.stderr
+    assert "retrying" not in result.stderr and "(attempt 1 of 5)" in result.stderr, result.stderr
