@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ignition.bootstrap import bootstrap_config
 from ignition.document import canonical_json, ignition_document
 from ignition.gpu import KERNEL_ARGUMENTS_SPEC, gpu_kernel_arguments
+from ignition.image_pull import image_pull_files
 from ignition.load_balancer import load_balancer_parts
 from ignition.node import node_files, node_users
 from ignition.pointer import merged_pointer_config
@@ -43,7 +44,8 @@ def _document(args: IgnitionInput, node: PlannedNode, okd: OkdConfigs, files: tu
     if info.boots == "bootstrap":
         return bootstrap_config(okd.bootstrap, version, files, users)
     lb_files, lb_units = load_balancer_parts(args, node)
-    return ignition_document(version, files=files + lb_files, units=lb_units, users=users)
+    pull_files = image_pull_files(args.image_pull, args.plan.domain)  # the site's mirrors, proxy, CA for podman
+    return ignition_document(version, files=files + lb_files + pull_files, units=lb_units, users=users)
 
 
 def render_node(args: IgnitionInput, node: PlannedNode, okd: OkdConfigs, ssh_keys: Sequence[str]) -> str:

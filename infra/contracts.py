@@ -45,6 +45,18 @@ class InstallInput:
 
 
 @dataclass(frozen=True)
+class ImagePull:
+    """How a node outside the cluster (a load balancer) pulls its container images: the site's image mirrors
+    (source repository -> mirror repositories), proxy and extra CA certificates. Empty: straight from the source."""
+
+    mirrors: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    http_proxy: str | None = None
+    https_proxy: str | None = None
+    no_proxy: str | None = None
+    trust_bundle: str | None = None  # PEM
+
+
+@dataclass(frozen=True)
 class IgnitionInput:
     """Every node's Ignition: the plan (nodes, network, load balancer backends) and the pins the configs name."""
 
@@ -54,6 +66,7 @@ class IgnitionInput:
     haproxy_image: str
     keepalived_image: str  # the load-balancer pair's VIPs
     lb_runtime_api: str  # HAProxy's runtime API address on the LB host
+    image_pull: ImagePull = ImagePull()  # the load balancers' image pulls (mirrors, proxy, trust)
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,9 @@ class ClusterAccess:
     kubeadmin_password: pulumi.Output[str] | None  # secret; None for a cluster the stack did not install
     okd_version: str | None  # None for a cluster the stack did not install
     ready: tuple[pulumi.Resource, ...] = ()
+    # What the state records about the bootstrap node, for the next evaluation (infra.okd.bootstrap_retirement);
+    # None for a cluster the stack did not install.
+    bootstrap: pulumi.Output[dict[str, Any]] | None = None
 
 
 class Install(Protocol):

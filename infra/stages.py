@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from infra.catalog import versions
-from infra.contracts import AppsInput, IgnitionInput, InstallInput, MachinesInput
+from infra.contracts import AppsInput, IgnitionInput, ImagePull, InstallInput, MachinesInput
 from infra.paths import PROJECT_DIR
 from infra.spec.load import LoadedStack
 
@@ -14,11 +14,19 @@ def install_input(loaded: LoadedStack) -> InstallInput:
                         plan=loaded.plan, release_name=loaded.okd_release, release=loaded.release)
 
 
+def image_pull(loaded: LoadedStack) -> ImagePull:
+    okd = loaded.spec.okd
+    proxy = okd.proxy
+    return ImagePull(mirrors=tuple((m.source, tuple(m.mirrors)) for m in okd.image_mirrors),
+                     http_proxy=proxy.http_proxy if proxy else None, https_proxy=proxy.https_proxy if proxy else None,
+                     no_proxy=proxy.no_proxy if proxy else None, trust_bundle=okd.additional_trust_bundle)
+
+
 def ignition_input(loaded: LoadedStack) -> IgnitionInput:
     pins = versions()
     return IgnitionInput(stack=loaded.stack, plan=loaded.plan, spec_version=pins.tools["ignition-spec"],
                          haproxy_image=pins.images["haproxy"], keepalived_image=pins.images["keepalived"],
-                         lb_runtime_api=loaded.spec.okd.install.lb_runtime_api)
+                         lb_runtime_api=loaded.spec.okd.install.lb_runtime_api, image_pull=image_pull(loaded))
 
 
 def machines_input(loaded: LoadedStack) -> MachinesInput:

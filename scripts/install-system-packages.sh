@@ -12,6 +12,8 @@ PACKAGES=(
   # the real parsers of what Ignition writes: haproxy -c (haproxy.cfg), nmcli --offline (NetworkManager keyfiles),
   # keepalived --config-test (the load-balancer pair), chronyd -p (the nodes' time servers)
   haproxy network-manager keepalived chrony
+  # the load balancers' image pulls: podman reads the mirrors (registries.conf.d) and proxy (containers.conf.d)
+  podman
   # libvirt-python builds against these; the venv is made from Debian's python3
   libvirt-dev pkg-config gcc python3-dev python3-venv
   # scripts/assemble-crds.py (scripts/build-crds.sh) runs on Debian's python3 beside the venv's set-up

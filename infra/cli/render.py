@@ -11,6 +11,7 @@ node's files and units decoded under `<node>.d/`, to read what will boot (igniti
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -42,6 +43,36 @@ def _keys(path: Path | None) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
+class ForeignAssetsError(ValueError):
+    """The OKD asset folder was made for another cluster than the stack's."""
+
+
+def foreign_asset_problems(assets_dir: Path, cluster_name: str, domain: str) -> list[str]:
+    """Why the asset folder is not this cluster's: metadata.json's clusterName, and the machine-config server the
+    role pointers name (https://api-int.<domain>:22623/config/<role>)."""
+    problems = []
+    metadata = assets_dir / "metadata.json"
+    if metadata.is_file():
+        try:
+            owner = json.loads(metadata.read_text(encoding="utf-8")).get("clusterName")
+        except (ValueError, AttributeError):
+            owner = None
+        if owner != cluster_name:
+            problems.append(f"{metadata} names cluster {owner!r}, the stack's is {cluster_name!r}")
+    for role in ("master", "worker"):
+        pointer = assets_dir / f"{role}.ign"
+        try:
+            merged = json.loads(pointer.read_text(encoding="utf-8"))["ignition"]["config"]["merge"]
+            sources = [m["source"] for m in merged]
+        except (OSError, ValueError, KeyError, TypeError):
+            problems.append(f"{pointer} is not a pointer config (ignition.config.merge[].source)")
+            continue
+        wanted = f"https://api-int.{domain}:22623/config/{role}"
+        if wanted not in sources:
+            problems.append(f"{pointer} points at {', '.join(sources) or 'nothing'}, not at {wanted}")
+    return problems
+
+
 def _okd_configs(loaded, assets_dir: Path | None):
     from ignition.render import OkdConfigs
     from infra.okd.pointers import mcs_pointer
@@ -54,6 +85,11 @@ def _okd_configs(loaded, assets_dir: Path | None):
         print("render: no openshift-install assets: pointers to the machine-config server (without its CA); "
               "bootstrap gets its node specifics only")
         return OkdConfigs(mcs_pointer(loaded.plan.domain, "master"), mcs_pointer(loaded.plan.domain, "worker"), None)
+    problems = foreign_asset_problems(assets_dir, loaded.plan.cluster_name, loaded.plan.domain)
+    if problems:
+        raise ForeignAssetsError(f"the OKD assets in {assets_dir} are not stack {loaded.stack}'s cluster "
+                                 f"{loaded.plan.domain}: " + "; ".join(problems) + ". Give --okd-assets the "
+                                 "stack's own asset folder (its okd.install.workDir/assets)")
     print(f"render: OKD's configs from {assets_dir}")
     bootstrap = assets_dir / "bootstrap.ign"
     return OkdConfigs(
@@ -92,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
         if not keys:
             print("render: no --ssh-public-keys: user core gets no SSH keys in these files")
         configs = render_stack(ignition_input(loaded), _okd_configs(loaded, args.okd_assets), keys)
-    except ConfigError as error:
-        print(str(error), file=sys.stderr)
+    except (ConfigError, ForeignAssetsError) as error:
+        print(f"render: {error}" if isinstance(error, ForeignAssetsError) else str(error), file=sys.stderr)
         return 2
     except (OSError, ValueError) as error:
         print(f"render: {error}", file=sys.stderr)

@@ -70,6 +70,8 @@ def template_values(install: InstallInput) -> dict[str, Any]:
         "service_network": str(okd.networking.service_network),
         "proxy_sections": [proxy_settings] if proxy_settings else [],
         "mirror_sections": [mirrors] if mirrors else [],
+        "trust_bundle_sections": [] if okd.additional_trust_bundle is None else [
+            (_quoted(okd.additional_trust_bundle), okd.additional_trust_bundle_policy)],
     }
 
 
@@ -100,6 +102,10 @@ def _expected(install: InstallInput) -> dict[str, tuple[str, object]]:
                               ("noProxy", proxy.no_proxy)) if v is not None} or None),
         "imageDigestSources": ("eaf:okd.imageMirrors", [
             {"source": m.source, "mirrors": list(m.mirrors)} for m in spec.okd.image_mirrors] or None),
+        "additionalTrustBundle": ("eaf:okd.additionalTrustBundle", spec.okd.additional_trust_bundle),
+        "additionalTrustBundlePolicy": ("eaf:okd.additionalTrustBundlePolicy", None
+                                        if spec.okd.additional_trust_bundle is None
+                                        else spec.okd.additional_trust_bundle_policy),
     }
     return expected
 
@@ -279,15 +285,20 @@ def install_config(install: InstallInput, secrets: StackSecrets) -> pulumi.Outpu
     return pulumi.Output.secret(text)
 
 
+# What a running cluster changes in place, so it is no part of the install's identity: the compute replicas (in UPI
+# a worker joins with worker.ign and an approved CSR), the pull secret and SSH keys (rotated on the cluster:
+# openshift-config/pull-secret, a MachineConfig), and the proxy, the image mirrors and the trust bundle (the
+# cluster's Proxy, ImageDigestMirrorSet and user-ca-bundle objects, kept by bring-up's apply-cluster-settings).
+DAY_TWO_KEYS = ("pullSecret", "sshKey", "proxy", "imageDigestSources", "additionalTrustBundle",
+                "additionalTrustBundlePolicy")
+
+
 def identity_hash(install: InstallInput) -> str:
-    """sha256 of what in the install-config makes a different cluster: all of it except the values that change on
-    a running cluster without a new install. The compute replicas: in UPI a worker joins with worker.ign and an
-    approved CSR, so adding one must not reinstall (the masters-schedulable switch is a trigger of its own). The
-    pull secret and SSH keys: rotated on the running cluster (openshift-config/pull-secret, a MachineConfig); no
-    secret goes into a trigger, so the trigger shows in a preview."""
+    """sha256 of what in the install-config makes a different cluster: all of it except DAY_TWO_KEYS and the compute
+    replicas. No secret goes into it, so the trigger shows in a preview."""
     document = yaml.safe_load(render(template_values(install), _PLACEHOLDER_PULL_SECRET, [_PLACEHOLDER_SSH_KEY]))
     for pool in document.get("compute", []):
         pool.pop("replicas", None)
-    document.pop("pullSecret", None)
-    document.pop("sshKey", None)
+    for key in DAY_TWO_KEYS:
+        document.pop(key, None)
     return "sha256:" + hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()

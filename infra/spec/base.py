@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
@@ -40,3 +41,59 @@ PciAddress = Annotated[
     str, AfterValidator(_matching(_PCI, "PCI address domain:bus:slot.function in lower case", "0000:17:00.0"))
 ]
 Sha256 = Annotated[str, AfterValidator(_matching(_SHA256, "sha256 checksum (64 lower-case hex digits)", "9f86d0…"))]
+
+
+# -- PEM bundles: CA / trust bundles (OKD's additionalTrustBundle, a proxy's or mirror registry's CA) ----------------
+
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END ([A-Z0-9 ]+)-----", re.DOTALL)
+
+
+def pem_bundle_problems(text: str, now: datetime | None = None) -> list[str]:
+    """Why a text is not a bundle of PEM certificates that TLS clients could trust (empty when it is one). Each
+    certificate is parsed for real (cryptography's x509); text between the blocks is ignored, as OpenSSL and Go's
+    crypto/x509 ignore it. Nothing of the text is repeated: a private key pasted by mistake is not shown."""
+    from cryptography import x509
+
+    now = now or datetime.now(UTC)
+    problems = []
+    blocks = list(_PEM_BLOCK.finditer(text))
+    begins = text.count("-----BEGIN ")
+    if begins != len(blocks):
+        problems.append(f"{begins - len(blocks)} '-----BEGIN' line(s) without a matching '-----END' line (a cut copy?)")
+    certificates = 0
+    for number, block in enumerate(blocks, 1):
+        kind, body, end = block.group(1), block.group(2), block.group(3)
+        if "PRIVATE KEY" in kind:
+            problems.append(f"block {number} is a {kind}: a trust bundle holds public certificates only; remove it "
+                            "and treat that key as exposed (replace it)")
+            continue
+        if kind != "CERTIFICATE" or end != kind:
+            problems.append(f"block {number} is a {kind!r} block, not a CERTIFICATE")
+            continue
+        try:
+            certificate = x509.load_pem_x509_certificate(block.group(0).encode("ascii"))
+        except (ValueError, UnicodeEncodeError):
+            problems.append(f"certificate {number} does not parse (its base64 or DER is damaged: {len(body.strip())} "
+                            "characters between BEGIN and END)")
+            continue
+        certificates += 1
+        if certificate.not_valid_after_utc < now:
+            subject = certificate.subject.rfc4514_string() or "(no subject)"
+            problems.append(f"certificate {number} ({subject}) expired on "
+                            f"{certificate.not_valid_after_utc:%Y-%m-%d}")
+    if not blocks:
+        problems.append("no '-----BEGIN CERTIFICATE-----' block: not a PEM bundle (a DER file? convert it with "
+                        "`openssl x509 -inform der -in FILE`)")
+    elif not certificates and not problems:
+        problems.append("holds no certificate")
+    return problems
+
+
+def _pem_bundle(value: str) -> str:
+    problems = pem_bundle_problems(value)
+    if problems:
+        raise ValueError("not a usable PEM certificate bundle: " + "; ".join(problems))
+    return value
+
+
+PemBundle = Annotated[str, AfterValidator(_pem_bundle)]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Network
+from typing import Literal
 
 from pydantic import Field
 
-from infra.spec.base import Strict
+from infra.spec.base import PemBundle, Strict
 
 
 class OkdNetworking(Strict):
@@ -38,6 +39,10 @@ class OkdInstall(Strict):
     lb_runtime_api: str = Field("127.0.0.1:9999", pattern=r"^[0-9.]+:[0-9]{1,5}$",
                                 description="HAProxy's runtime API (stats socket) as seen on the LB host; bring-up "
                                 "disables the bootstrap servers through it")
+    remove_bootstrap: Literal["auto", "manual"] = Field(
+        "auto", description="auto: once the stack's state records bootstrap-complete for this install, the program "
+        "leaves the bootstrap VM out (`python -m infra up` runs that second pass itself); manual: it stays until "
+        "eaf:nodes.bootstrap.enabled is set to false")
 
 
 class Okd(Strict):
@@ -46,4 +51,10 @@ class Okd(Strict):
     networking: OkdNetworking = OkdNetworking()
     proxy: Proxy | None = None
     image_mirrors: tuple[ImageMirror, ...] = ()
+    additional_trust_bundle: PemBundle | None = Field(
+        None, description="PEM CA certificates the cluster and the load balancers trust (a mirror registry's or "
+        "TLS-inspecting proxy's CA): install-config additionalTrustBundle, later the user-ca-bundle ConfigMap")
+    additional_trust_bundle_policy: Literal["Proxyonly", "Always"] = Field(
+        "Proxyonly", description="Always: the bundle is trusted cluster-wide even without a proxy (a mirror "
+        "registry's CA needs this); Proxyonly: only together with eaf:okd.proxy")
     masters_schedulable: bool | None = Field(None, description="default: schedulable only when there are no workers")

@@ -99,3 +99,25 @@ def test_render_expand_writes_each_nodes_files_and_units_readable(tmp_path):
                                                                        "modprobe.blacklist=nouveau"], "dev/gpu-0"
     pull_secret = out / "bootstrap.d/files/root/.docker/config.json"
     assert stat.S_IMODE(pull_secret.stat().st_mode) == 0o600, f"dev/bootstrap: {pull_secret} is not private"
+
+
+def test_render_refuses_okd_assets_made_for_another_cluster(tmp_path):
+    """The fixture assets are dev's: their pointers name dev's machine-config server."""
+    out = tmp_path / "prod-a"
+    result = _render("--stack", "prod-a", "--out", str(out), "--okd-assets", str(OKD_FIXTURES))
+    assert result.returncode == 2, result.stderr
+    assert "are not stack prod-a's cluster" in result.stderr, result.stderr
+    assert "not at https://api-int.eaf-prod-a.fnal.gov:22623/config/master" in result.stderr, result.stderr
+    assert not out.exists() or not list(out.iterdir()), "nothing is written"
+
+
+def test_render_refuses_assets_whose_metadata_names_another_cluster(tmp_path):
+    import json
+    import shutil
+
+    assets = tmp_path / "assets"
+    shutil.copytree(OKD_FIXTURES, assets)
+    (assets / "metadata.json").write_text(json.dumps({"clusterName": "eaf-prod-b"}))
+    result = _render("--stack", "dev", "--out", str(tmp_path / "dev"), "--okd-assets", str(assets))
+    assert result.returncode == 2 and "names cluster 'eaf-prod-b', the stack's is 'eaf-dev'" in result.stderr, \
+        result.stderr

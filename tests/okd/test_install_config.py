@@ -186,3 +186,47 @@ def test_a_work_dir_shared_by_stacks_is_refused():
 def test_missing_extra_manifests_dir_is_refused():
     message = _refused("dev", {"okd": {"install": {"extraManifests": "okd/no-such-dir"}}})
     assert "eaf:okd.install.extraManifests = 'okd/no-such-dir'" in message and "no .yaml/.yml files" in message
+
+
+def test_the_trust_bundle_reaches_the_install_config_with_its_policy():
+    from tests.pki import ca_certificate_pem
+
+    run = run_stack("dev", overrides={"okd": {"additionalTrustBundle": ca_certificate_pem(),
+                                              "additionalTrustBundlePolicy": "Always"}})
+    config = yaml.safe_load(run.named(MANIFESTS).inputs["stdin"])
+    assert config["additionalTrustBundle"] == ca_certificate_pem()
+    assert config["additionalTrustBundlePolicy"] == "Always"
+
+
+def test_a_trust_bundle_holding_a_private_key_is_refused_without_showing_it():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tests.pki import ca_certificate_pem
+
+    key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    with pytest.raises(ConfigError) as error:
+        run_stack("dev", overrides={"okd": {"additionalTrustBundle": ca_certificate_pem() + key}})
+    message = str(error.value)
+    assert "PRIVATE KEY" in message and "exposed" in message
+    assert key.splitlines()[1] not in message, "the key's bytes must not be shown"
+
+
+def test_an_expired_certificate_in_the_trust_bundle_is_refused():
+    from tests.pki import ca_certificate_pem
+
+    with pytest.raises(ConfigError, match="expired on"):
+        run_stack("dev", overrides={"okd": {"additionalTrustBundle": ca_certificate_pem("Old CA", days=-1)}})
+
+
+def test_day_two_settings_are_no_part_of_the_install_identity():
+    from tests.pki import ca_certificate_pem
+
+    base = ic.identity_hash(_loaded("dev"))
+    own = {**read_stack_file(PROJECT_DIR, "dev"), **TEST_SECRETS, "okd": {
+        **read_stack_file(PROJECT_DIR, "dev").get("okd", {}),
+        "proxy": {"httpProxy": "http://squid.fnal.gov:3128"},
+        "imageMirrors": [{"source": "quay.io/openshift/okd", "mirrors": ["registry.fnal.gov/okd/okd"]}],
+        "additionalTrustBundle": ca_certificate_pem()}}
+    assert ic.identity_hash(install_input(load_spec("dev", own, PROJECT_DIR))) == base
