@@ -42,6 +42,10 @@ def main() -> None:
     # Validation first: a bad config raises here, before a single resource is registered.
     loaded = load_spec(stack, engine_config(), PROJECT_DIR)
     secrets = read_secrets()
+    from infra.okd.bootstrap_retirement import retire_completed_bootstrap
+
+    # The bootstrap VM goes once the stack's state records bootstrap-complete for this install (auto removal).
+    loaded = retire_completed_bootstrap(loaded, stages.install_input(loaded))
 
     # Each stage imports its own libraries only when it runs (pulumi_kubernetes, libvirt, ...): fast evaluation.
     from ignition import node_configs
@@ -63,6 +67,8 @@ def main() -> None:
         pulumi.export("kubeconfig", pulumi.Output.secret(access.kubeconfig))
         pulumi.export("kubeadminPassword", pulumi.Output.secret(access.kubeadmin_password))
         pulumi.export("okdVersion", access.okd_version)
+        if access.bootstrap is not None:
+            pulumi.export("okdBootstrap", access.bootstrap)
 
     pulumi.export("ignitionSha256", _digests(ignition_configs))
     pulumi.export("pins", versions_document())

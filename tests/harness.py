@@ -98,6 +98,9 @@ class StackRun:
 
 
 class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, previous_outputs: Mapping[str, Any] | None = None):
+        self.previous_outputs = dict(previous_outputs or {})
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         hook = STATE_HOOKS.get(args.typ)
         state = dict(args.inputs)
@@ -106,6 +109,8 @@ class _Mocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "pulumi:pulumi:readStackOutputs":  # the stack's outputs of its last update
+            return {"name": args.args.get("name"), "outputs": self.previous_outputs, "secretOutputNames": []}
         return {}
 
 
@@ -161,14 +166,16 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None,
 
 
 def run_stack(stack: str, overrides: Mapping[str, Any] | None = None,
-              secrets: Mapping[str, str | None] | None = None, preview: bool = False) -> StackRun:
-    """Run `infra.program.main` for `stack` under mocks. Exceptions of the program (e.g. ConfigError) propagate."""
+              secrets: Mapping[str, str | None] | None = None, preview: bool = False,
+              previous_outputs: Mapping[str, Any] | None = None) -> StackRun:
+    """Run `infra.program.main` for `stack` under mocks. Exceptions of the program (e.g. ConfigError) propagate.
+    `previous_outputs`: the stack outputs of the last update, as the engine reports them to the program."""
     from infra import program
 
     run = StackRun(stack)
     # A fresh root Stack resource per run: set_mocks keeps an existing one, and with it the previous run's outputs.
     settings.reset_options()
-    mocks = _Mocks()
+    mocks = _Mocks(previous_outputs)
     pulumi.runtime.set_mocks(mocks, project="eaf", stack=stack, preview=preview,
                              monitor=_RecordingMonitor(mocks, run))
     config, secret_keys = stack_config(stack, overrides, secrets)

@@ -74,8 +74,10 @@ def step_stdout(step: str, environment: dict[str, str]) -> str:
         "keep": {"kept": True},
         "wait-bootstrap-complete": {"bootstrapComplete": True},
         "lb-remove-bootstrap": {"disabled": ["api-server-6443", "machine-config-server-22623"]},
-        "approve-csrs": {"ready": environment.get("EAF_EXPECTED_NODES", "").split(","), "approvedCsrs": 0},
+        "approve-csrs": {"ready": [n["name"] for n in json.loads(environment.get("EAF_PLANNED_NODES", "[]"))],
+                         "approvedCsrs": [], "notApproved": []},
         "wait-install-complete": {"installComplete": True},
+        "apply-cluster-settings": {"applied": [], "patched": [], "deleted": []},
     }
     return json.dumps(answers[step], sort_keys=True)
 

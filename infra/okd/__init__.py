@@ -2,9 +2,9 @@
 
 prepare_install: install-config -> openshift-install (fetch, create manifests, create ignition-configs) -> the
 Ignition the node configs build on. Its result's bring_up, once the VMs exist: wait for bootstrap, take the
-bootstrap out of the load balancer, approve CSRs until every node is Ready, wait for install-complete. With
-`okd.install.enabled: false` (the local stack) nothing runs: the nodes get pointer configs and there is no cluster
-to hand on.
+bootstrap out of the load balancer, approve CSRs until every node is Ready, wait for install-complete, set the
+cluster-wide settings a running cluster changes in place. With `okd.install.enabled: false` (the local stack)
+nothing runs: the nodes get pointer configs and there is no cluster to hand on.
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ from typing import TYPE_CHECKING
 
 from infra.contracts import ClusterAccess, Install, InstallAssets, InstallInput, Machines
 from infra.okd.pointers import mcs_pointer
+from infra.plan.model import Role
 from infra.secrets import StackSecrets
 
 if TYPE_CHECKING:
+    import pulumi
+
     from infra.okd.installer import Installer
 
 INSTALLER_NAME = "okd-installer"
@@ -40,12 +43,14 @@ class OkdInstall:
     install: InstallInput
     installer: Installer
     assets: InstallAssets
+    pull_secret: pulumi.Input[str]
 
     def bring_up(self, machines: Machines) -> ClusterAccess:
+        from infra.okd.bootstrap_retirement import bootstrap_record
         from infra.okd.bring_up_steps import BringUp, bring_up_args
 
         steps = BringUp(BRING_UP_NAME, bring_up_args(self.install, self.installer.args.work_dir), self.installer,
-                        tuple(machines.domains.values()))
+                        tuple(machines.domains.values()), self.pull_secret)
         domain = self.install.plan.domain
         return ClusterAccess(
             api_url=f"https://api.{domain}:6443",
@@ -54,6 +59,8 @@ class OkdInstall:
             kubeadmin_password=self.installer.file("auth/kubeadmin-password").apply(str.strip),
             okd_version=self.install.release_name,
             ready=(steps.install_complete,),
+            bootstrap=bootstrap_record(self.install, steps.bootstrap_complete.stdout,
+                                       bool(self.install.plan.by_role(Role.BOOTSTRAP))),
         )
 
 
@@ -70,4 +77,4 @@ def prepare_install(install: InstallInput, secrets: StackSecrets) -> Install:
     installer = Installer(INSTALLER_NAME, args, text, redact=(secrets.pull_secret,))
     assets = InstallAssets(master_pointer=installer.pointer("master"), worker_pointer=installer.pointer("worker"),
                            bootstrap=installer.file("bootstrap.ign"))
-    return OkdInstall(install, installer, assets)
+    return OkdInstall(install, installer, assets, secrets.pull_secret)

@@ -1,9 +1,12 @@
 """The OKD installer run as Pulumi resources: fetch the pinned openshift-install, create manifests, create Ignition.
 
 Triggers are what makes a new install: the release (and its installer checksum), the cluster-defining part of the
-install-config (install_config.identity_hash), the masters-schedulable choice and the extra manifests. A trigger
-change replaces the commands (their `create` runs: a new install); any other input change runs their `update`, which
-keeps what was made. Anything else about the stack (VM sizes, apps) is no input of them at all.
+install-config (install_config.identity_hash) and the extra manifests. A trigger change replaces the steps (their
+`create` runs: a new install, which create-manifests refuses while the work dir holds an installed cluster); any
+other input change runs their `update`, which keeps what was made. What a running cluster changes in place (masters
+schedulable, proxy, mirrors, trust bundle, pull secret) is set by bring-up's apply-cluster-settings instead, and the
+generated manifests (the nodes' chrony MachineConfigs) reach running nodes through the node-settings app. Anything
+else about the stack (VM sizes, apps) is no input of them at all.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class InstallerArgs:
     extra_manifests: str | None  # a repo dir, relative to the project dir
     extra_manifests_hash: str  # sha256 over the extra manifests' names and bytes ("" when there are none)
     install_identity: str  # sha256 of the install-config's cluster-defining part (install_config.identity_hash)
+    openshift_manifests: tuple[tuple[str, str], ...] = ()  # (file name, YAML) generated from the plan, for openshift/
 
 
 def _extra_manifests_hash(install: InstallInput) -> tuple[str, list[Problem]]:
@@ -74,9 +78,15 @@ def installer_args(install: InstallInput) -> InstallerArgs:
 
 
 def install_triggers(args: InstallerArgs) -> list[str]:
-    """The inputs that mean "a different cluster": when one changes, the installer commands are replaced."""
-    return [args.release, args.installer_sha256, args.install_identity,
-            "mastersSchedulable=" + str(args.masters_schedulable).lower(), args.extra_manifests_hash]
+    """The inputs that mean "a different cluster": when one changes, the installer steps are replaced. Not the
+    masters-schedulable choice (adding the first worker to a compact cluster flips it): the running cluster's
+    Scheduler object takes it (apply-cluster-settings)."""
+    return [args.release, args.installer_sha256, args.install_identity, args.extra_manifests_hash]
+
+
+def install_digest(args: InstallerArgs) -> str:
+    """One value naming this install (its triggers): what the state records bootstrap-complete for."""
+    return "sha256:" + hashlib.sha256(json.dumps(install_triggers(args)).encode()).hexdigest()
 
 
 class Installer(pulumi.ComponentResource):
@@ -98,9 +108,13 @@ class Installer(pulumi.ComponentResource):
         # Re-fetching is cheap and cached, so it may run on any change; it is replaced only for another release.
         self.fetch = step_command(f"{name}-fetch-installer", Step(
             create="fetch-installer", update="fetch-installer", environment=fetch_env,
-            triggers=[args.release, args.installer_sha256]), parent=self)
-        manifests_env = {"EAF_WORK_DIR": args.work_dir,
+            triggers=[args.release, args.installer_sha256], redact=redact), parent=self)
+        # The generated manifests are inputs but no triggers: a change of them (say new NTP servers) runs the
+        # update (keep), and reaches the running nodes through the node-settings app's MachineConfigs.
+        manifests_env = {"EAF_WORK_DIR": args.work_dir, "EAF_CLUSTER_DOMAIN": args.cluster_domain,
                          "EAF_MASTERS_SCHEDULABLE": "true" if args.masters_schedulable else "false"}
+        if args.openshift_manifests:
+            manifests_env["EAF_OPENSHIFT_MANIFESTS"] = json.dumps(dict(args.openshift_manifests), sort_keys=True)
         if args.extra_manifests:
             manifests_env["EAF_EXTRA_MANIFESTS"] = args.extra_manifests
         self.manifests = step_command(f"{name}-create-manifests", Step(
@@ -110,7 +124,7 @@ class Installer(pulumi.ComponentResource):
         self.ignition_configs = step_command(f"{name}-create-ignition-configs", Step(
             create="create-ignition-configs", update="read-ignition-configs",
             environment={"EAF_WORK_DIR": args.work_dir, "EAF_CLUSTER_DOMAIN": args.cluster_domain},
-            triggers=self.triggers, secret_stdout=True),
+            triggers=self.triggers, secret_stdout=True, redact=redact),
             parent=self, depends_on=[self.manifests])
         self.bundle = pulumi.Output.secret(self.ignition_configs.stdout.apply(json.loads))
         self.register_outputs({"workDir": args.work_dir, "release": args.release})

@@ -25,6 +25,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateRes
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 STEP_SCRIPT = "infra/okd/scripts/okd_step.py"
 REDACTED = "[secret]"
+KEEP = "keep"  # the update of a one-time step: nothing runs, its result stays
 # What changing means: a trigger replaces (a new install), anything else updates.
 _UPDATED_BY = ("create", "update", "environment", "stdin", "timeout_seconds", "redact")
 
@@ -87,7 +88,9 @@ class StepProvider(ResourceProvider):
         changed = [key for key in _UPDATED_BY if olds.get(key) != news.get(key)]
         return DiffResult(changes=bool(replaces or changed), replaces=replaces, delete_before_replace=False)
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        if news["update"] == KEEP:  # a one-time step: what it reported when it ran stays its result
+            return UpdateResult({**news, "stdout": olds.get("stdout")})
         return UpdateResult({**news, "stdout": run_step(news["update"], news)})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
 
 from tests.harness import DEPLOYED_STACKS, TEST_SECRETS, resolved, run_stack
+from tests.ignition.support import loaded_stack
 from tests.mock_state import STEP_TYPE as COMMAND
 
 ORDER = ("okd-installer-fetch-installer", "okd-installer-create-manifests", "okd-installer-create-ignition-configs",
-         "okd-bring-up-wait-bootstrap-complete", "okd-bring-up-approve-csrs", "okd-bring-up-wait-install-complete")
+         "okd-bring-up-wait-bootstrap-complete", "okd-bring-up-approve-csrs", "okd-bring-up-wait-install-complete",
+         "okd-bring-up-apply-cluster-settings")
 INSTALLER_COMMANDS = ORDER[:3]
 
 
@@ -132,8 +135,8 @@ def test_adding_a_worker_does_not_reinstall_but_approves_its_csrs(stack_runs):
     before = stack_runs("dev")
     after = run_stack("dev", overrides={"nodes": {"workers": {"count": 4, "vcpu": 12}}})  # room on the hosts
     assert _triggers(after) == _triggers(before), "scaling out must not make a new install"
-    approve = after.named("okd-bring-up-approve-csrs").inputs["environment"]["EAF_EXPECTED_NODES"]
-    assert "worker-3" in approve.split(","), f"the new worker's CSRs must be approved: {approve}"
+    approve = json.loads(after.named("okd-bring-up-approve-csrs").inputs["environment"]["EAF_PLANNED_NODES"])
+    assert "worker-3" in [n["name"] for n in approve], f"the new worker's CSRs must be approved: {approve}"
     assert after.named("okd-bring-up-approve-csrs").inputs["update"] == "approve-csrs"
 
 
@@ -161,12 +164,14 @@ def test_fetch_uses_the_pinned_installer(stack_runs):
     assert env["EAF_WORK_DIR"] == ".work/dev/okd"
 
 
-def test_csr_approval_expects_every_cluster_node(stack_runs):
+def test_csr_approval_is_given_every_cluster_nodes_planned_names_and_address(stack_runs):
     approve = stack_runs("dev").named("okd-bring-up-approve-csrs")
-    expected = approve.inputs["environment"]["EAF_EXPECTED_NODES"].split(",")
+    planned = json.loads(approve.inputs["environment"]["EAF_PLANNED_NODES"])
     # controllers, workers, old-GPU workers, GPU workers
-    assert len(expected) == 3 + 3 + 4 + 2, f"{approve.urn}: {expected}"
-    assert not any("lb" in n or "bootstrap" in n for n in expected), expected
+    assert len(planned) == 3 + 3 + 4 + 2, f"{approve.urn}: {planned}"
+    assert not any("lb" in n["name"] or "bootstrap" in n["name"] for n in planned), planned
+    worker = loaded_stack("dev").plan.node("worker-0")
+    assert {"name": "worker-0", "hostname": worker.hostname, "fqdn": worker.fqdn, "ip": str(worker.ip)} in planned
 
 
 def test_local_stack_runs_no_installer_and_exports_no_cluster_access(stack_runs):
@@ -204,3 +209,116 @@ def test_install_assets_hand_on_the_installers_pointers_and_bootstrap(monkeypatc
     assert bootstrap_secret, "bootstrap.ign holds the pull secret: it must stay secret"
     bootstrap = json.loads(bootstrap_text)
     assert bootstrap["ignition"]["version"] == "3.2.0"
+
+
+def _settings(run) -> dict:
+    """What apply-cluster-settings sets on the running cluster (its stdin)."""
+    return json.loads(run.named("okd-bring-up-apply-cluster-settings").inputs["stdin"])
+
+
+def _patch(run, resource: str) -> dict:
+    return next(p["patch"] for p in _settings(run)["patch"] if p["resource"] == resource)
+
+
+@pytest.mark.parametrize("overrides", [
+    {"okd": {"proxy": {"httpProxy": "http://squid.fnal.gov:3128", "noProxy": ".fnal.gov"}}},
+    {"okd": {"imageMirrors": [{"source": "quay.io/openshift/okd", "mirrors": ["registry.fnal.gov/okd/okd"]}]}},
+], ids=["proxy", "mirrors"])
+def test_proxy_or_mirror_changes_go_to_the_running_cluster_not_to_a_new_install(stack_runs, overrides):
+    before, after = stack_runs("dev"), run_stack("dev", overrides=overrides)
+    assert _triggers(after) == _triggers(before), f"{overrides} must not make a new install"
+    assert _settings(after) != _settings(before), "apply-cluster-settings must carry the change"
+    assert after.named("okd-bring-up-apply-cluster-settings").inputs["update"] == "apply-cluster-settings"
+
+
+def _dev_with_workers(count: int):
+    """dev's install input with `count` workers and no GPU workers (count 0: a compact cluster)."""
+    from infra.spec.layering import read_stack_file
+    from infra.spec.load import load_spec
+    from infra.stages import install_input
+    from tests.harness import PROJECT_DIR
+
+    own = read_stack_file(PROJECT_DIR, "dev")
+    nodes = {**own["nodes"], "workers": {**own["nodes"]["workers"], "count": count},
+             "gpuWorkers": {**own["nodes"]["gpuWorkers"], "count": 0, "nodes": {}}}
+    # Apps off: the VO catalog's GPU profiles need GPU workers; the install does not look at apps.
+    apps = {key: {**own["apps"].get(key, {}), "enabled": False} for key in own["apps"]}
+    return install_input(load_spec("dev", {**own, **TEST_SECRETS, "nodes": nodes, "apps": apps}, PROJECT_DIR))
+
+
+def test_adding_the_first_worker_to_a_compact_cluster_makes_masters_unschedulable_in_place():
+    from infra.okd.cluster_settings import cluster_settings
+    from infra.okd.installer import install_triggers, installer_args
+
+    compact, grown = _dev_with_workers(0), _dev_with_workers(1)
+    assert install_triggers(installer_args(grown)) == install_triggers(installer_args(compact)), \
+        "the first worker must not make a new install"
+    assert cluster_settings(compact).masters_schedulable is True
+    assert cluster_settings(grown).masters_schedulable is False, "the Scheduler object takes the switch"
+
+
+def test_removing_the_proxy_sets_its_fields_to_null_on_the_cluster(stack_runs):
+    assert _patch(stack_runs("dev"), "proxies.config.openshift.io") == {"spec": {
+        "httpProxy": None, "httpsProxy": None, "noProxy": None, "trustedCA": None}}
+
+
+def test_the_cluster_settings_hold_the_pull_secret_as_a_secret(stack_runs):
+    step = stack_runs("dev").named("okd-bring-up-apply-cluster-settings")
+    assert {"stdin", "redact"} <= set(step.additional_secret_outputs), step.urn
+    secret = next(o for o in _settings(stack_runs("dev"))["apply"] if o["kind"] == "Secret")
+    assert secret["metadata"] == {"name": "pull-secret", "namespace": "openshift-config"}
+    assert json.loads(base64.b64decode(secret["data"][".dockerconfigjson"])) == json.loads(TEST_SECRETS["pullSecret"])
+
+
+def _bootstrap_vms(run) -> list[str]:
+    return sorted(r.name for r in run.resources if r.type == "eaf:libvirt:ClusterNode" and r.name == "bootstrap")
+
+
+def _record(run) -> dict:
+    return run.outputs["okdBootstrap"]
+
+
+def test_the_state_records_bootstrap_complete_for_this_install(stack_runs):
+    record = _record(stack_runs("dev"))
+    assert record["complete"] is True and record["vm"] == "present" and record["removeBootstrap"] == "auto"
+    assert record["install"].startswith("sha256:")
+
+
+def test_once_bootstrap_complete_is_recorded_the_bootstrap_vm_goes(stack_runs):
+    first = stack_runs("dev")
+    assert _bootstrap_vms(first), "the first up plans the bootstrap VM"
+    second = run_stack("dev", previous_outputs={"okdBootstrap": _record(first)})
+    assert not _bootstrap_vms(second), "the second evaluation leaves the bootstrap VM out"
+    assert _record(second)["vm"] == "removed"
+    assert _triggers(second) == _triggers(first), "removing the bootstrap node is no new install"
+
+
+def test_a_record_of_another_install_keeps_the_bootstrap_vm(stack_runs):
+    record = {**_record(stack_runs("dev")), "install": "sha256:" + "0" * 64}
+    assert _bootstrap_vms(run_stack("dev", previous_outputs={"okdBootstrap": record}))
+
+
+def test_manual_bootstrap_removal_keeps_the_vm_until_the_stack_turns_it_off(stack_runs):
+    record = _record(stack_runs("dev"))
+    run = run_stack("dev", overrides={"okd": {"install": {"removeBootstrap": "manual"}}},
+                    previous_outputs={"okdBootstrap": record})
+    assert _bootstrap_vms(run)
+
+
+def test_infra_up_runs_a_second_pass_only_after_a_completed_bootstrap():
+    from infra.cli.up import up_with_bootstrap_removal
+    from infra.okd.bootstrap_retirement import second_pass_needed
+
+    def passes(records: list[dict | None], code: int = 0) -> int:
+        runs = []
+        up_with_bootstrap_removal(lambda: runs.append(1) or (code, {}), lambda _env: records[len(runs) - 1],
+                                  second_pass_needed)
+        return len(runs)
+
+    done = {"install": "sha256:x", "complete": True, "vm": "present", "removeBootstrap": "auto"}
+    assert passes([done, {**done, "vm": "removed"}]) == 2
+    assert passes([{**done, "vm": "removed"}]) == 1, "nothing left to remove"
+    assert passes([{**done, "removeBootstrap": "manual"}]) == 1
+    assert passes([{**done, "complete": False}]) == 1
+    assert passes([done], code=1) == 1, "a failed up is not followed by another"
+    assert passes([None]) == 1, "a stack without the record (local)"
