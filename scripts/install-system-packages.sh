@@ -14,6 +14,8 @@ PACKAGES=(
   haproxy network-manager keepalived chrony
   # the load balancers' image pulls: podman reads the mirrors (registries.conf.d) and proxy (containers.conf.d)
   podman
+  # real CSRs for the CSR-approval tests (openssl req)
+  openssl
   # libvirt-python builds against these; the venv is made from Debian's python3
   libvirt-dev pkg-config gcc python3-dev python3-venv
   # scripts/assemble-crds.py (scripts/build-crds.sh) runs on Debian's python3 beside the venv's set-up
