@@ -19,6 +19,7 @@ import pulumi
 
 from infra.contracts import InstallInput
 from infra.okd import install_config as ic
+from infra.okd.install_manifests import install_manifests
 from infra.okd.step_command import Step, step_command
 from infra.paths import PROJECT_DIR
 from infra.spec.errors import ConfigError, Problem
@@ -74,6 +75,7 @@ def installer_args(install: InstallInput) -> InstallerArgs:
         work_dir=settings.work_dir.replace("{stack}", install.stack),
         masters_schedulable=ic.masters_schedulable(install), extra_manifests=settings.extra_manifests,
         extra_manifests_hash=extra_hash, install_identity=ic.identity_hash(install),
+        openshift_manifests=tuple(sorted(install_manifests(install).items())),
     )
 
 

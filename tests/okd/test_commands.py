@@ -232,7 +232,7 @@ def test_proxy_or_mirror_changes_go_to_the_running_cluster_not_to_a_new_install(
 
 
 def _dev_with_workers(count: int):
-    """dev's install input with `count` workers and no GPU workers (count 0: a compact cluster)."""
+    """dev's install input with `count` workers, no GPU workers and no worker pools (count 0: a compact cluster)."""
     from infra.spec.layering import read_stack_file
     from infra.spec.load import load_spec
     from infra.stages import install_input
@@ -240,7 +240,7 @@ def _dev_with_workers(count: int):
 
     own = read_stack_file(PROJECT_DIR, "dev")
     nodes = {**own["nodes"], "workers": {**own["nodes"]["workers"], "count": count},
-             "gpuWorkers": {**own["nodes"]["gpuWorkers"], "count": 0, "nodes": {}}}
+             "gpuWorkers": {**own["nodes"]["gpuWorkers"], "count": 0, "nodes": {}}, "pools": {}}
     # Apps off: the VO catalog's GPU profiles need GPU workers; the install does not look at apps.
     apps = {key: {**own["apps"].get(key, {}), "enabled": False} for key in own["apps"]}
     return install_input(load_spec("dev", {**own, **TEST_SECRETS, "nodes": nodes, "apps": apps}, PROJECT_DIR))
@@ -322,3 +322,18 @@ def test_infra_up_runs_a_second_pass_only_after_a_completed_bootstrap():
     assert passes([{**done, "complete": False}]) == 1
     assert passes([done], code=1) == 1, "a failed up is not followed by another"
     assert passes([None]) == 1, "a stack without the record (local)"
+
+
+def test_the_nodes_chrony_machine_configs_go_into_the_install(stack_runs):
+    import yaml
+
+    env = stack_runs("dev").named("okd-installer-create-manifests").inputs["environment"]
+    manifests = {name: yaml.safe_load(text) for name, text in json.loads(env["EAF_OPENSHIFT_MANIFESTS"]).items()}
+    assert sorted(manifests) == ["99-master-eaf-chrony.yaml", "99-worker-eaf-chrony.yaml"], sorted(manifests)
+    assert {m["kind"] for m in manifests.values()} == {"MachineConfig"}
+
+
+def test_new_ntp_servers_do_not_reinstall(stack_runs):
+    after = run_stack("dev", overrides={"network": {"ntpServers": ["ntp3.fnal.gov"]}})
+    assert _triggers(after) == _triggers(stack_runs("dev")), "new time servers reach the nodes via node-settings"
+    assert after.named("okd-installer-create-manifests").inputs["update"] == "keep"
