@@ -13,7 +13,8 @@ from pydantic.alias_generators import to_camel
 class Strict(BaseModel):
     """Every spec model: unknown keys refused, camelCase keys in YAML, immutable once validated."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True,
+                              allow_inf_nan=False)
 
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")

@@ -7,8 +7,7 @@ from enum import StrEnum
 from pydantic import Field, field_validator
 
 from infra.spec.base import DnsLabel, PciAddress, Strict
-
-LIBVIRT_URI_SCHEMES = ("qemu:///system", "qemu+ssh://", "qemu+tls://", "test:///")
+from infra.spec.libvirt_uri import parse_libvirt_uri
 
 
 class GpuModel(StrEnum):
@@ -45,9 +44,5 @@ class Host(Strict):
     @field_validator("uri")
     @classmethod
     def _libvirt_uri(cls, value: str) -> str:
-        if not value.startswith(LIBVIRT_URI_SCHEMES):
-            raise ValueError(
-                "not a libvirt URI this project drives; use qemu:///system (local) or "
-                "qemu+ssh://user@host/system (remote)"
-            )
+        parse_libvirt_uri(value)  # raises UriError (a ValueError) saying what libvirt would make of it
         return value
