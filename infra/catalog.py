@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from infra.spec.base import Strict
 from infra.spec.os_image import OsImage
@@ -164,8 +164,56 @@ class MigrationData(Strict):
     datasets: tuple[Dataset, ...]
     service_names: tuple[str, ...]
 
+    @model_validator(mode="after")
+    def _each_once(self) -> MigrationData:
+        for what, values in (("dataset name", [d.name for d in self.datasets]), ("service name", self.service_names)):
+            repeated = sorted({v for v in values if values.count(v) > 1})
+            if repeated:
+                raise ValueError(f"infra/data/migration.yaml: {what}(s) {', '.join(repeated)} given twice")
+        return self
+
 
 @cache
 def migration_data() -> MigrationData:
     """infra/data/migration.yaml: what the prod-a <-> prod-b migration moves and switches."""
     return MigrationData.model_validate(_document("migration.yaml"))
+
+
+# -- node-sizing.yaml ------------------------------------------------------------------------------------------------
+
+
+class MachineMinimum(Strict):
+    vcpu: int = Field(gt=0)
+    memory_gib: float = Field(alias="memoryGiB", gt=0)
+    disk_gib: int = Field(alias="diskGiB", gt=0)
+
+
+class OkdSizing(Strict):
+    """What one OKD minor documents: the minimum per machine kind, the largest tested cluster."""
+
+    source: str
+    machines: dict[str, MachineMinimum]
+    max_nodes: int = Field(gt=0)
+    max_nodes_source: str
+
+
+class GpuMemoryRule(Strict):
+    memory_gib: dict[str, float] = Field(alias="memoryGiB")
+    headroom_machine: str
+    rule: str
+
+
+class NodeSizing(Strict):
+    okd: dict[str, OkdSizing]
+    gpus: GpuMemoryRule
+
+    def for_release(self, release: str) -> tuple[str, OkdSizing | None]:
+        """The release's minor (4.15 of 4.15.0-0.okd-...) and what the file says for it."""
+        minor = ".".join(release.split(".")[:2])
+        return minor, self.okd.get(minor)
+
+
+@cache
+def node_sizing() -> NodeSizing:
+    """infra/data/node-sizing.yaml: OKD's documented minimums per machine kind and minor, the GPU memory rule."""
+    return NodeSizing.model_validate(_document("node-sizing.yaml"))

@@ -14,7 +14,7 @@ from infra.paths import PROJECT_DIR
 from infra.plan.site import site_records
 from infra.secrets import read_secrets
 from infra.spec.load import load_spec
-from infra.stack_config import engine_config
+from infra.stack_config import engine_config, engine_secret_keys
 
 
 def _digests(configs: Mapping[str, pulumi.Input[str]]) -> pulumi.Output[dict[str, str]]:
@@ -40,7 +40,7 @@ def prepare_process() -> None:
 def main() -> None:
     stack = pulumi.get_stack()
     # Validation first: a bad config raises here, before a single resource is registered.
-    loaded = load_spec(stack, engine_config(), PROJECT_DIR)
+    loaded = load_spec(stack, engine_config(), PROJECT_DIR, secret_keys=engine_secret_keys())
     secrets = read_secrets()
     from infra.okd.bootstrap_retirement import retire_completed_bootstrap
 

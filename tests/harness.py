@@ -25,7 +25,8 @@ DEPLOYED_STACKS = ("dev", "prod-a", "prod-b")
 # Test-only secret values: never real credentials. The pull secret is the fake one OKD's docs give.
 TEST_SECRETS = {
     "pullSecret": '{"auths":{"fake":{"auth":"aWQ6cGFzcwo="}}}',
-    "sshPublicKeys": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEAFtestkeyforunitteststhatisnotreal0000 eaf-test\n",
+    # A real ed25519 public key (OpenSSH parses it); its private half was never kept.
+    "sshPublicKeys": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE/HdsxKi6pBQdL/4s35kj1Q/cJDCDQ5T02q6xMlT/9W eaf-test\n",
     # The apps layer (infra/apps): the key its internal credentials derive from, and its OIDC client secrets.
     "appsSecretKey": "test-only-apps-key-0000000000000000000000000000000000000000000000000",
     "jupyterhubOidcClientSecret": "test-only-oidc-client-secret",
@@ -151,7 +152,8 @@ def resolved(value: pulumi.Input[Any]) -> tuple[Any, bool]:
 
 def stack_config(stack: str, overrides: Mapping[str, Any] | None = None,
                  secrets: Mapping[str, str | None] | None = None) -> tuple[dict[str, str], list[str]]:
-    """The config the engine would hand the program for `stack`: the stack file, overrides, test secrets."""
+    """The config the engine would hand the program for `stack`: the stack file, overrides, test secrets. Overrides
+    reach the program as plain (not secret) config, as `pulumi config set` without --secret would put them."""
     own: dict[str, Any] = read_stack_file(PROJECT_DIR, stack)
     if overrides:
         own = deep_merge(own, copy.deepcopy(dict(overrides)))
@@ -159,7 +161,7 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None,
     config = {f"eaf:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in own.items()}
     secret_keys = []
     for key, value in chosen.items():
-        if value is not None:
+        if value is not None and not (overrides and key in overrides):
             config[f"eaf:{key}"] = value
             secret_keys.append(f"eaf:{key}")
     return config, secret_keys

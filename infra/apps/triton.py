@@ -171,12 +171,14 @@ def problems(context: AppContext) -> list[Problem]:
     offered = offered_mig_slices(context.plan)
     if settings.mig_profile not in offered:
         return [Problem("eaf:apps.triton.migProfile", settings.mig_profile,
-                        "no GPU worker of this stack is cut into this MIG slice",
+                        "no GPU worker of this stack is cut into this MIG slice (eaf:nodes.gpuWorkers.migLayout)",
                         unoffered_slice_fix(offered))]
     if settings.max_replicas > offered[settings.mig_profile]:
         return [Problem("eaf:apps.triton.maxReplicas", settings.max_replicas,
-                        f"only {offered[settings.mig_profile]} {settings.mig_profile} slice(s) exist",
-                        f"set maxReplicas <= {offered[settings.mig_profile]}")]
+                        f"only {offered[settings.mig_profile]} {settings.mig_profile} slice(s) exist on the stack's "
+                        "GPU workers (their GPUs: eaf:nodes.gpuWorkers.gpusPerNode, or eaf:nodes.gpuWorkers.nodes."
+                        "<node>.gpus; their cut: eaf:nodes.gpuWorkers.migLayout)",
+                        f"set maxReplicas <= {offered[settings.mig_profile]}, or give the GPU workers more GPUs")]
     return []
 
 

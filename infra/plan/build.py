@@ -1,11 +1,16 @@
-"""From a validated spec to the machine plan, collecting every cross-field problem on the way."""
+"""From a validated spec to the machine plan, collecting every cross-field problem on the way.
+
+Each problem names the field a user would have changed to cause it: a node that does not fit names the group's
+vcpu/memoryGiB/diskGiB when no host could hold it at all, and its count when the hosts are merely full; an address
+clash names the offset when the stack sets it, else the count of the group whose range runs into the other.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from infra.catalog import mig_catalogue
+from infra.catalog import OkdSizing, mig_catalogue, node_sizing
 from infra.plan import mig
 from infra.plan.addresses import host_address, mac_for, usable_host_numbers
 from infra.plan.groups import NodeGroupPlan, node_groups
@@ -24,6 +29,9 @@ class _Wanted:
     pin: NodePin
     pin_path: str  # config path of the node's pins
     offset: int  # host number in the CIDR unless pinned
+    index: int  # position in its group (0 for a single node)
+    offset_path: str  # where the group's first address is set: eaf:network.offsets.<key>, or the pool's offset
+    offset_set: bool  # the stack sets it (a default offset is nobody's typing)
 
     @property
     def role(self) -> Role:
@@ -38,24 +46,80 @@ class _Wanted:
         return (self.pin.mig_layout or self.group.mig_layout) if role_info(self.role).gpus else None
 
 
-def _wanted_nodes(groups: list[NodeGroupPlan]) -> tuple[list[_Wanted], list[Problem]]:
+def pin_path(spec: ClusterSpec, node: str) -> str:
+    """Where a node's pins live in the config: `eaf:nodes.workers.nodes.worker-1`, `eaf:nodes.bootstrap.pin`."""
+    for group in node_groups(spec):
+        if node in group.pin_paths:
+            return group.pin_paths[node]
+    raise KeyError(f"no node {node!r} in the stack's node groups")
+
+
+def _counts(spec: ClusterSpec) -> list[tuple[str, int]]:
+    """(config path, count) of every group of cluster nodes, read from the spec before any name is made."""
+    nodes = spec.nodes
+    found = [("eaf:nodes.controllers.count", nodes.controllers.count)]
+    for key, group in (("workers", nodes.workers), ("gpuWorkers", nodes.gpu_workers)):
+        if group is not None:
+            found.append((f"eaf:nodes.{key}.count", group.count))
+    found += [(f"eaf:nodes.pools.{name}.count", pool.count) for name, pool in nodes.pools.items()]
+    return found
+
+
+def _count_problems(spec: ClusterSpec, sizing: OkdSizing) -> list[Problem]:
+    """Groups larger than OKD is tested with: refused before planning (planning a million VMs takes a while)."""
+    groups = _counts(spec)
+    limit = sizing.max_nodes
+    problems = [Problem(path, count, f"more than the {limit} nodes OKD is tested with ({sizing.max_nodes_source})",
+                        f"use at most {limit}")
+                for path, count in groups if count > limit]
+    total = sum(count for _path, count in groups)
+    if not problems and total > limit:
+        path, count = max(groups, key=lambda g: g[1])
+        problems.append(Problem(path, count, f"the cluster would have {total} nodes, more than the {limit} OKD is "
+                                f"tested with ({sizing.max_nodes_source})", f"lower it by {total - limit} or more"))
+    return problems
+
+
+def _offset_is_set(spec: ClusterSpec, offset_key: str) -> bool:
+    offsets = spec.network.offsets
+    return any((field.alias or name) == offset_key and name in offsets.model_fields_set
+               for name, field in type(offsets).model_fields.items())
+
+
+def _offset_of(spec: ClusterSpec, group: NodeGroupPlan) -> tuple[str, bool]:
+    """Where the group's first address is set, and whether the stack sets it: a pool's own `offset` (required),
+    else the role's key under eaf:network.offsets."""
+    if group.path.startswith("eaf:nodes.pools."):
+        return f"{group.path}.offset", True
+    key = role_info(group.role).offset_key
+    return f"eaf:network.offsets.{key}", _offset_is_set(spec, key)
+
+
+def _wanted_nodes(spec: ClusterSpec, groups: list[NodeGroupPlan]) -> tuple[list[_Wanted], list[Problem]]:
     """Every node the groups ask for, each group in index order."""
     wanted: list[_Wanted] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     for group in groups:
-        for unknown in sorted(set(group.pins) - set(group.names)):
+        names = group.names
+        counted = role_info(group.role).cluster_node or len(names) > 1
+        for unknown in sorted(set(group.pins) - set(names)):
             problems.append(Problem(
-                group.pin_paths[unknown], unknown, f"no such node: the group has {len(group.names)} node(s)",
-                f"pin one of: {', '.join(group.names) or '(none: count is 0)'}",
+                group.pin_paths[unknown], unknown,
+                f"no such node: the group has count {len(names)}" + (f" ({group.path}.count)" if counted else ""),
+                f"pin one of: {', '.join(names[:10]) or '(none: count is 0)'}" + (" ..." if len(names) > 10 else "")
+                + (f"; or raise {group.path}.count to include it, or remove the pin" if counted else
+                   "; or remove the pin"),
             ))
+        offset_path, offset_set = _offset_of(spec, group)
         for i, name in enumerate(group.names):
             if name in seen:
                 problems.append(Problem(group.path, name, f"node {name} is also a node of {seen[name]}: node "
                                         "names come from the group's name", "rename the pool"))
                 continue
             seen[name] = group.path
-            wanted.append(_Wanted(name, group, group.pin(name), group.pin_paths[name], group.offset + i))
+            wanted.append(_Wanted(name, group, group.pin(name), group.pin_paths[name], group.offset + i, i,
+                                  offset_path, offset_set))
     return wanted, problems
 
 
@@ -66,7 +130,10 @@ def _bootstrap_ip(spec: ClusterSpec, ips: dict[str, IPv4Address]) -> IPv4Address
         return ips[info.stem]
     single = spec.nodes.group(info.config_key)
     assert isinstance(single, SingleNode)
-    address = single.pin.ip or host_address(spec.network.cidr, spec.network.offsets.start(info.offset_key))
+    number = spec.network.offsets.start(info.offset_key)
+    if single.pin.ip is None and number not in usable_host_numbers(spec.network.cidr):
+        return None
+    address = single.pin.ip or host_address(spec.network.cidr, number)
     return None if address in ips.values() else address
 
 
@@ -101,7 +168,7 @@ def _check_network(spec: ClusterSpec) -> list[Problem]:
             "use mode: bridge with `bridge:` naming the host bridge on the cluster VLAN, or keep the stack on one host",
         ))
     if net.mode == "bridge" and not net.bridge:
-        problems.append(Problem("eaf:network.bridge", None, "bridge mode needs the name of the host bridge",
+        problems.append(Problem("eaf:network.bridge", net.bridge, "bridge mode needs the name of the host bridge",
                                 "set eaf:network.bridge to the bridge every hypervisor has on the cluster VLAN"))
     if net.mode == "bridge" and not net.dns_servers:  # the nodes' keyfiles (ignition/node.py) name them
         problems.append(Problem("eaf:network.dnsServers", [], "a bridge network has no libvirt DNS, so the nodes "
@@ -128,6 +195,63 @@ def _check_mig(wanted: list[_Wanted]) -> list[Problem]:
     return problems
 
 
+def _minimum_problems(spec: ClusterSpec, wanted: list[_Wanted], minor: str, sizing: OkdSizing) -> list[Problem]:
+    """OKD's documented minimum per machine kind (node-sizing.yaml, by the role table's okdMachine), per group."""
+    if not spec.okd.install.enabled:
+        return []  # no OKD on these VMs (the local stack boots a probe image)
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for w in wanted:
+        machine = role_info(w.role).okd_machine
+        if machine is None or machine not in sizing.machines:
+            continue
+        need = sizing.machines[machine]
+        for attr, key, unit in (("vcpu", "vcpu", "vCPU"), ("memory_gib", "memoryGiB", "GiB of RAM"),
+                                ("disk_gib", "diskGiB", "GiB of disk")):
+            have, minimum = getattr(w.group, attr), getattr(need, attr)
+            path = f"{w.path}.{key}"
+            if have < minimum and path not in seen:
+                seen.add(path)
+                problems.append(Problem(path, have, f"OKD {minor} needs at least {minimum:g} {unit} on a {machine} "
+                                        f"machine ({sizing.source}), and the stack installs OKD "
+                                        "(eaf:okd.install.enabled)", f"set it to {minimum:g} or more"))
+    return problems
+
+
+def _ingress_problems(spec: ClusterSpec, wanted: list[_Wanted]) -> list[Problem]:
+    """OKD's routers run on schedulable nodes: the compute roles (role table), or the control plane."""
+    if not spec.okd.install.enabled or any(role_info(w.role).compute for w in wanted):
+        return []
+    if spec.okd.masters_schedulable is False:
+        return [Problem("eaf:okd.mastersSchedulable", False, "the cluster has no compute node (workers, GPU workers) "
+                        "and the control plane is not schedulable: the ingress routers, and every app, would have "
+                        "no node to run on", "set it to true (or remove it: it is then on when there are no compute "
+                        "nodes), or set eaf:nodes.workers.count to 2 or more")]
+    return []
+
+
+def _range_path(spec: ClusterSpec, w: _Wanted) -> tuple[str, object]:
+    """What to name when an unpinned node's planned address is wrong: its offset when the stack sets it, else its
+    group's count when the node is not the group's first (the count made the range run on), else the CIDR."""
+    if w.offset_set:
+        return w.offset_path, w.offset - w.index
+    if w.index > 0:
+        return f"{w.path}.count", len(w.group.names)
+    return "eaf:network.cidr", str(spec.network.cidr)
+
+
+def _overlap_path(spec: ClusterSpec, one: _Wanted, other: _Wanted) -> tuple[str, object]:
+    """Two planned ranges overlap: name an offset the stack sets (the higher range's first, it was moved down onto
+    the other), else the count of the range that starts lower (it ran on into the next)."""
+    lower, higher = sorted((one, other), key=lambda w: (w.offset - w.index, w.name))
+    for w in (higher, lower):
+        if w.offset_set:
+            return w.offset_path, w.offset - w.index
+    if lower.index > 0 or role_info(lower.role).cluster_node:
+        return f"{lower.path}.count", len(lower.group.names)
+    return _range_path(spec, one)
+
+
 def _addresses(spec: ClusterSpec, wanted: list[_Wanted], vips: dict[str, IPv4Address]
                ) -> tuple[dict[str, IPv4Address], list[Problem]]:
     net = spec.network
@@ -138,15 +262,22 @@ def _addresses(spec: ClusterSpec, wanted: list[_Wanted], vips: dict[str, IPv4Add
     if gateway not in net.cidr:
         problems.append(Problem("eaf:network.gateway", str(gateway), f"outside {net.cidr}",
                                 f"use an address inside {net.cidr}, usually its first host address"))
-    highest = max((w.offset for w in wanted if w.pin.ip is None), default=0)
-    if highest not in usable:
-        problems.append(Problem(
-            "eaf:network.cidr", str(net.cidr),
-            f"too small for the nodes: the plan needs host number {highest} but a /{net.cidr.prefixlen} has only "
-            f"{len(usable)} usable addresses",
-            f"use a larger network (e.g. /{max(net.cidr.prefixlen - 2, 8)}), fewer nodes, or lower eaf:network.offsets",
-        ))
-    owner: dict[IPv4Address, str] = {gateway: "the gateway", **{ip: f"the {what}" for what, ip in vips.items()}}
+    reported: set[str] = set()
+    for w in wanted:
+        if w.pin.ip is None and w.offset not in usable:
+            path, value = _range_path(spec, w)
+            if path not in reported:
+                reported.add(path)
+                problems.append(Problem(
+                    path, value,
+                    f"too small for the nodes: {w.name} needs host number {w.offset} but a /{net.cidr.prefixlen} has "
+                    f"only {len(usable)} usable addresses",
+                    f"use a larger network (e.g. /{max(net.cidr.prefixlen - 2, 8)}), fewer nodes, or lower "
+                    "eaf:network.offsets",
+                ))
+    # Who holds an address: a node, or the gateway / a VIP (by what it is).
+    owner: dict[IPv4Address, _Wanted | str] = {gateway: "the gateway",
+                                               **{ip: f"the {what}" for what, ip in vips.items()}}
     for what, ip in vips.items():
         if ip not in net.cidr:
             problems.append(Problem(f"eaf:network.{'apiVip' if what.startswith('api') else 'ingressVip'}", str(ip),
@@ -162,24 +293,36 @@ def _addresses(spec: ClusterSpec, wanted: list[_Wanted], vips: dict[str, IPv4Add
                                     f"pick an address inside {net.cidr} (not its network or broadcast address)"))
             continue
         if ip in owner:
+            other = owner[ip]
+            holder = other if isinstance(other, str) else other.name
+            if pinned:
+                path, value = where, str(ip)
+            elif isinstance(other, _Wanted) and other.pin.ip is None:
+                path, value = _overlap_path(spec, w, other)
+            else:
+                path, value = _range_path(spec, w)
             problems.append(Problem(
-                where if pinned else "eaf:network.offsets", str(ip),
-                f"{w.name} would get {ip}, which {owner[ip]} already has",
-                "give every node its own address (change the pin, or the offsets so the ranges do not overlap)",
+                path, value, f"{w.name} would get {ip}, which {holder} already has",
+                "give every node its own address (change the pin, the count, or the offsets so the ranges do not "
+                "overlap)",
             ))
             continue
-        owner[ip] = w.name
+        owner[ip] = w
         ips[w.name] = ip
     return ips, problems
 
 
-def _unique(values: dict[str, str], what: str, path_of: dict[str, str]) -> list[Problem]:
+def _unique(values: dict[str, str], what: str, field: str, wanted: dict[str, _Wanted],
+            pinned: set[str]) -> list[Problem]:
+    """A value two nodes share is reported at the pin that made it (a planned value is never what was typed)."""
     seen: dict[str, str] = {}
     problems = []
     for node, value in values.items():
         if value in seen:
+            first = seen[value]
+            blame, other = (first, node) if first in pinned and node not in pinned else (node, first)
             problems.append(Problem(
-                path_of[node], value, f"{node} has the same {what} as {seen[value]}",
+                f"{wanted[blame].pin_path}.{field}", value, f"{blame} has the same {what} as {other}",
                 f"give every node its own {what}",
             ))
         else:
@@ -192,6 +335,7 @@ def _demand(w: _Wanted, layout_models: dict[str, str | None]) -> Demand:
     return Demand(
         node=w.name, group_path=w.path, pin_path=w.pin_path, role=w.role, vcpu=group.vcpu,
         memory_gib=group.memory_gib, disk_gib=group.disk_gib + sum(d.size_gib for d in group.data_disks),
+        root_disk_gib=group.disk_gib, group_count=len(group.names) if role_info(w.role).cluster_node else None,
         gpus_wanted=group.gpus_per_node if role_info(w.role).gpus and w.pin.gpus is None else 0,
         pinned_host=w.pin.host, pinned_gpus=w.pin.gpus, gpu_model=layout_models.get(w.name),
         allowed_hosts=group.hosts)
@@ -228,25 +372,62 @@ def _models_nowhere(wanted: list[_Wanted], layout_models: dict[str, str | None],
     return problems
 
 
-def build_plan(spec: ClusterSpec, stack: str) -> tuple[ClusterPlan | None, list[Problem]]:
-    wanted, problems = _wanted_nodes(node_groups(spec))
+def _gpu_memory_problems(spec: ClusterSpec, wanted: dict[str, _Wanted],
+                         gpus_of: dict[str, tuple[tuple[str, str], ...]], sizing: OkdSizing) -> list[Problem]:
+    rule = node_sizing().gpus
+    headroom = sizing.machines.get(rule.headroom_machine)
+    extra = headroom.memory_gib if headroom is not None else 0.0
+    worst: dict[str, tuple[float, str, float]] = {}
+    for node, gpus in sorted(gpus_of.items()):
+        if not gpus:
+            continue
+        gpu_memory = sum(rule.memory_gib.get(model, 0.0) for _address, model in gpus)
+        need = gpu_memory + extra
+        w = wanted[node]
+        if w.group.memory_gib < need and need > worst.get(w.path, (0.0, "", 0.0))[0]:
+            models = ", ".join(sorted({model for _address, model in gpus}))
+            worst[w.path] = (need, f"{node} gets {len(gpus)} GPU(s) ({models}) holding {gpu_memory:g} GiB",
+                             w.group.memory_gib)
+    return [Problem(f"{path}.memoryGiB", have, f"{what}; a GPU node needs at least its "
+                    f"GPUs' memory plus the {extra:g} GiB any compute node needs: {need:g} GiB ({rule.rule})",
+                    f"set it to {need:g} or more, or give the nodes fewer GPUs ({path}.gpusPerNode, or their pinned "
+                    "gpus)")
+            for path, (need, what, have) in sorted(worst.items())]
+
+
+def build_plan(spec: ClusterSpec, stack: str, okd_release: str | None = None
+               ) -> tuple[ClusterPlan | None, list[Problem]]:
+    """The machine plan, or every problem found. `okd_release` picks OKD's documented minimums (default: the
+    catalogue's default release)."""
+    from infra.catalog import versions
+
+    minor, sizing = node_sizing().for_release(okd_release or versions().okd.default)
+    if sizing is None:
+        minor, sizing = node_sizing().for_release(versions().okd.default)
+    assert sizing is not None, "infra/data/node-sizing.yaml has no entry for the default OKD release"
+    problems = _count_problems(spec, sizing)
+    if problems:
+        return None, problems + _check_controller_count(spec)
+    wanted, problems = _wanted_nodes(spec, node_groups(spec))
     problems += _check_controller_count(spec) + _check_network(spec) + _check_mig(wanted)
+    problems += _minimum_problems(spec, wanted, minor, sizing) + _ingress_problems(spec, wanted)
     vips = _vips(spec, wanted)
     ips, more = _addresses(spec, wanted, vips)
     problems += more
 
     cluster = spec.cluster.name
-    pin_path = {w.name: w.pin_path for w in wanted}
+    by_name = {w.name: w for w in wanted}
     macs = {w.name: w.pin.mac or mac_for(cluster, w.name) for w in wanted}
     hostnames = {w.name: w.pin.hostname or w.name for w in wanted}
-    problems += _unique(macs, "MAC address", {n: f"{p}.mac" for n, p in pin_path.items()})
-    problems += _unique(hostnames, "hostname", {n: f"{p}.hostname" for n, p in pin_path.items()})
+    problems += _unique(macs, "MAC address", "mac", by_name, {w.name for w in wanted if w.pin.mac})
+    problems += _unique(hostnames, "hostname", "hostname", by_name, {w.name for w in wanted if w.pin.hostname})
 
     catalogue = mig_catalogue()
     layout_models = {w.name: mig.layout_model(w.mig_layout, catalogue) if w.mig_layout else None for w in wanted}
     problems += _models_nowhere(wanted, layout_models, spec)
     placement, more = place(spec.hosts, [_demand(w, layout_models) for w in wanted])
     problems += more + _layout_model_problems(wanted, layout_models, placement.gpus_of)
+    problems += _gpu_memory_problems(spec, by_name, placement.gpus_of, sizing)
     if problems:
         return None, problems
 

@@ -20,12 +20,14 @@ class Demand:
     role: Role
     vcpu: int
     memory_gib: float
-    disk_gib: int
+    disk_gib: int  # root disk and data disks
+    root_disk_gib: int | None = None
     gpus_wanted: int = 0
     pinned_host: str | None = None
     pinned_gpus: tuple[str, ...] | None = None
     gpu_model: str | None = None  # for GPU workers with a MIG layout: the model the layout is for
     allowed_hosts: tuple[str, ...] = ()  # the pool's hosts; empty: any host
+    group_count: int | None = None  # the group's count (None for a single node)
 
 
 @dataclass
@@ -65,12 +67,65 @@ def _share_after(host: Host, free: _Free, demand: Demand) -> float:
     return max((cpus + demand.vcpu) / host.cpus, (memory + demand.memory_gib) / host.memory_gib)
 
 
+_DESCRIBED_HOSTS = 8
+
+
 def _describe(hosts: tuple[Host, ...], free: dict[str, _Free]) -> str:
-    return "; ".join(
+    text = "; ".join(
         f"{h.name}: {free[h.name].cpus} vCPU, {free[h.name].memory_gib:g} GiB RAM, "
         f"{free[h.name].disk_gib} GiB disk, {len(free[h.name].gpus)} free GPU(s)"
-        for h in hosts
+        for h in hosts[:_DESCRIBED_HOSTS]
     )
+    return text + (f"; and {len(hosts) - _DESCRIBED_HOSTS} more host(s)" if len(hosts) > _DESCRIBED_HOSTS else "")
+
+
+def _too_big_for(hosts: tuple[Host, ...], demand: Demand) -> tuple[str, object] | None:
+    """The node's own setting no host of `hosts` could hold even empty (group key, value), if there is one."""
+    short: dict[str, int] = {}
+    for h in hosts:
+        if demand.vcpu > h.cpus:
+            short["vcpu"] = short.get("vcpu", 0) + 1
+        if demand.memory_gib > h.memory_gib:
+            short["memoryGiB"] = short.get("memoryGiB", 0) + 1
+        if demand.disk_gib > h.pool.capacity_gib:
+            root_fits = demand.root_disk_gib is not None and demand.root_disk_gib <= h.pool.capacity_gib
+            key = "dataDisks" if root_fits else "diskGiB"
+            short[key] = short.get(key, 0) + 1
+    fits_somewhere = any(demand.vcpu <= h.cpus and demand.memory_gib <= h.memory_gib
+                         and demand.disk_gib <= h.pool.capacity_gib for h in hosts)
+    if fits_somewhere or not short:
+        if demand.gpus_wanted and all(
+                len([g for g in h.gpus if demand.gpu_model in (None, g.model.value)]) < demand.gpus_wanted
+                for h in hosts):
+            return "gpusPerNode", demand.gpus_wanted
+        return None
+    key = max(short, key=lambda k: (short[k], k == "vcpu"))
+    values = {"vcpu": demand.vcpu, "memoryGiB": demand.memory_gib, "diskGiB": demand.root_disk_gib or
+              demand.disk_gib, "dataDisks": demand.disk_gib - (demand.root_disk_gib or 0)}
+    return key, values[key]
+
+
+def _blame(hosts: tuple[Host, ...], demand: Demand, free: dict[str, _Free], first: bool,
+           earlier: tuple[str, str, object] | None) -> tuple[str, object]:
+    """The field to name when a node finds no room: its own size when no host could hold it even empty; the field
+    an earlier node of another group was refused for (that overflow crowds out the rest); its own size when it is
+    the first of its group that does not fit; else its group's count (the nodes before it took the room)."""
+    too_big = _too_big_for(hosts, demand)
+    if too_big is not None:
+        return f"{demand.group_path}.{too_big[0]}", too_big[1]
+    if earlier is not None and earlier[0] != demand.group_path:
+        return earlier[1], earlier[2]
+    if first or demand.group_count is None:
+        short = {"vcpu": sum(free[h.name].cpus < demand.vcpu for h in hosts),
+                 "memoryGiB": sum(free[h.name].memory_gib < demand.memory_gib for h in hosts),
+                 "diskGiB": sum(free[h.name].disk_gib < demand.disk_gib for h in hosts)}
+        key = max(short, key=lambda k: (short[k], k == "vcpu"))
+        if short[key]:
+            value = {"vcpu": demand.vcpu, "memoryGiB": demand.memory_gib, "diskGiB": demand.disk_gib}[key]
+            return f"{demand.group_path}.{key}", value
+    if demand.group_count is not None:
+        return f"{demand.group_path}.count", demand.group_count
+    return demand.group_path, demand.node
 
 
 def place(hosts: tuple[Host, ...], demands: list[Demand]) -> tuple[Placement, list[Problem]]:
@@ -104,8 +159,8 @@ def place(hosts: tuple[Host, ...], demands: list[Demand]) -> tuple[Placement, li
                 problems.append(Problem(
                     f"{demand.pin_path}.gpus", address,
                     f"host {host} has no GPU at PCI address {address}",
-                    f"use one of the GPUs listed under eaf:hosts for {host} ({known}), or pin the node to the "
-                    "host that has this device",
+                    f"use one of the GPUs listed under eaf:hosts[{order[host]}].gpus for {host} ({known}), or pin "
+                    "the node to the host that has this device",
                 ))
                 continue
             gpu_owner[key] = demand.node
@@ -115,10 +170,14 @@ def place(hosts: tuple[Host, ...], demands: list[Demand]) -> tuple[Placement, li
 
     def settle(demand: Demand, host: str) -> None:
         if not _fits(free[host], demand):
+            the_host = tuple(h for h in hosts if h.name == host)
+            too_big = _too_big_for(the_host, demand)
+            path, value = ((f"{demand.group_path}.{too_big[0]}", too_big[1]) if too_big is not None
+                           else (f"{demand.pin_path}.host", host))
             problems.append(Problem(
-                f"{demand.group_path}", demand.node,
+                path, value,
                 f"{demand.node} ({demand.vcpu} vCPU, {demand.memory_gib:g} GiB RAM, {demand.disk_gib} GiB disk) "
-                f"does not fit on host {host}: free {_describe(tuple(h for h in hosts if h.name == host), free)}",
+                f"does not fit on host {host}: free {_describe(the_host, free)}",
                 "lower the group's vcpu/memoryGiB/diskGiB or count, or pin the node to a host with room",
             ))
         _take(free[host], demand)
@@ -158,6 +217,8 @@ def place(hosts: tuple[Host, ...], demands: list[Demand]) -> tuple[Placement, li
     one_host_each_applies = len(hosts) >= 3
     # Hosts a pool names in its `hosts` are that pool's: other nodes go there only when nowhere else has room.
     pool_hosts = {h for d in demands for h in d.allowed_hosts}
+    placed_groups = {d.group_path for d in demands if d.node in host_of}
+    first_refusal: tuple[str, str, object] | None = None  # (group, path, value) of the first node without room
     for demand in pending:
         info = role_info(demand.role)
         candidates = [h for h in hosts if _fits(free[h.name], demand)
@@ -185,8 +246,10 @@ def place(hosts: tuple[Host, ...], demands: list[Demand]) -> tuple[Placement, li
             if one_each:
                 needs.append(f"no {demand.role.value} yet ({demand.role.value}s go on different hosts when there are "
                              "3 or more)")
+            path, value = _blame(hosts, demand, free, demand.group_path not in placed_groups, first_refusal)
+            first_refusal = first_refusal or (demand.group_path, path, value)
             problems.append(Problem(
-                demand.group_path, demand.node,
+                path, value,
                 f"{demand.node} ({demand.vcpu} vCPU, {demand.memory_gib:g} GiB RAM, {demand.disk_gib} GiB disk) "
                 f"needs a host with {' and '.join(needs)}, and none has: free {_describe(hosts, free)}",
                 "lower the group's count, vcpu, memoryGiB or diskGiB, or add a host to eaf:hosts",
@@ -197,6 +260,7 @@ def place(hosts: tuple[Host, ...], demands: list[Demand]) -> tuple[Placement, li
         # dropping the bootstrap node would move (= replace) unrelated VMs. Capacity still decides through
         # `candidates`.
         best = min(candidates, key=lambda h: (_share_after(h, free[h.name], demand), order[h.name]))
+        placed_groups.add(demand.group_path)
         settle(demand, best.name)
         if demand.gpus_wanted:
             matching = [a for a, model in free[best.name].gpus if demand.gpu_model in (None, model)]

@@ -15,6 +15,7 @@ from infra.spec.base import Strict
 _DATA = Path(__file__).resolve().parents[1] / "data" / "roles.yaml"
 
 Boots = Literal["master-pointer", "worker-pointer", "bootstrap", "load-balancer"]
+OkdMachine = Literal["bootstrap", "control-plane", "compute"]
 
 
 class RoleInfo(Strict):
@@ -28,6 +29,7 @@ class RoleInfo(Strict):
     disposable: bool = False
     gpus: bool = False
     one_host_each: bool = False
+    okd_machine: OkdMachine | None = None
 
 
 class _RoleTable(Strict):

@@ -31,7 +31,9 @@ class OsImage(Strict):
     @model_validator(mode="after")
     def _one_source(self) -> OsImage:
         if self.name is None and (self.url is None) == (self.path is None):
-            raise ValueError("give exactly one of `url` (downloaded) or `path` (pre-staged), or a catalogue `name`")
+            given = "both" if self.url is not None else "neither"
+            raise ValueError(f"needs exactly one source and has {given}: `url` (downloaded) or `path` (pre-staged), "
+                             "or a catalogue `name`")
         if (self.kernel is None) != (self.initrd is None):
             raise ValueError("direct kernel boot needs both `kernel` and `initrd`")
         return self

@@ -174,7 +174,7 @@ def test_a_pull_secret_without_auths_is_refused():
 
 def test_a_private_key_given_as_ssh_key_is_refused():
     message = _refused("dev", secrets={"sshPublicKeys": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaA==\n"})
-    assert "eaf:sshPublicKeys" in message and "not OpenSSH public keys" in message, message
+    assert "eaf:sshPublicKeys" in message and "it is a PRIVATE key, not a public one" in message, message
     assert "b3BlbnNzaA" not in message
 
 
