@@ -15,9 +15,10 @@ from pydantic import Field, model_validator
 from infra.apps import objects as o
 from infra.apps.alert_rules import prometheus_rules
 from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup
-from infra.apps.gpu_operator import offered_mig_slices, unoffered_slice_fix
+from infra.apps.gpu_operator import gpu_nodes, offered_mig_slices, unoffered_slice_fix
 from infra.apps.images import image
 from infra.apps.olm import operator_manifests
+from infra.plan.model import ClusterPlan
 from infra.spec.apps import AppSettings, Compute, compute
 from infra.spec.base import DnsLabel
 from infra.spec.errors import Problem
@@ -159,6 +160,17 @@ def build(context: AppContext) -> AppBuild:
     return AppBuild(groups, exports={"triton": endpoint}, outputs={"endpoint": endpoint})
 
 
+_NAMED_GPU_WORKERS = 6
+
+
+def _gpu_workers(plan: ClusterPlan | None) -> str:
+    """Each GPU worker with its GPU count and the field that pins its GPUs: the one a user may just have changed."""
+    nodes = gpu_nodes(plan)
+    text = "; ".join(f"{n.name} has {len(n.gpus)} GPU(s) (eaf:nodes.gpuWorkers.nodes.{n.name}.gpus)"
+                     for n in nodes[:_NAMED_GPU_WORKERS])
+    return text + (f"; and {len(nodes) - _NAMED_GPU_WORKERS} more" if len(nodes) > _NAMED_GPU_WORKERS else "")
+
+
 def problems(context: AppContext) -> list[Problem]:
     settings: TritonSettings = context.apps.triton
     if settings.mig_profile is None:
@@ -176,8 +188,8 @@ def problems(context: AppContext) -> list[Problem]:
     if settings.max_replicas > offered[settings.mig_profile]:
         return [Problem("eaf:apps.triton.maxReplicas", settings.max_replicas,
                         f"only {offered[settings.mig_profile]} {settings.mig_profile} slice(s) exist on the stack's "
-                        "GPU workers (their GPUs: eaf:nodes.gpuWorkers.gpusPerNode, or eaf:nodes.gpuWorkers.nodes."
-                        "<node>.gpus; their cut: eaf:nodes.gpuWorkers.migLayout)",
+                        f"GPU workers: {_gpu_workers(context.plan)} (their GPUs: eaf:nodes.gpuWorkers.gpusPerNode; "
+                        "their cut: eaf:nodes.gpuWorkers.migLayout)",
                         f"set maxReplicas <= {offered[settings.mig_profile]}, or give the GPU workers more GPUs")]
     return []
 

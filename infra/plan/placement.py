@@ -79,6 +79,15 @@ def _describe(hosts: tuple[Host, ...], free: dict[str, _Free]) -> str:
     return text + (f"; and {len(hosts) - _DESCRIBED_HOSTS} more host(s)" if len(hosts) > _DESCRIBED_HOSTS else "")
 
 
+def _gpu_fix(hosts: tuple[Host, ...], demand: Demand) -> str:
+    """Where the GPUs a node wants would be listed: each host's `gpus` (the field a user may just have emptied)."""
+    listed = "; ".join(
+        f"eaf:hosts[{i}].gpus ({h.name}) lists {len([g for g in h.gpus if demand.gpu_model in (None, g.model.value)])}"
+        for i, h in enumerate(hosts[:_DESCRIBED_HOSTS]))
+    return (f"lower gpusPerNode, or list {demand.gpus_wanted} GPU(s)"
+            f"{' of model ' + demand.gpu_model if demand.gpu_model else ''} on one host: {listed}")
+
+
 def _too_big_for(hosts: tuple[Host, ...], demand: Demand) -> tuple[str, object] | None:
     """The node's own setting no host of `hosts` could hold even empty (group key, value), if there is one."""
     short: dict[str, int] = {}
@@ -252,6 +261,7 @@ def place(hosts: tuple[Host, ...], demands: list[Demand]) -> tuple[Placement, li
                 path, value,
                 f"{demand.node} ({demand.vcpu} vCPU, {demand.memory_gib:g} GiB RAM, {demand.disk_gib} GiB disk) "
                 f"needs a host with {' and '.join(needs)}, and none has: free {_describe(hosts, free)}",
+                _gpu_fix(hosts, demand) if path.endswith(".gpusPerNode") else
                 "lower the group's count, vcpu, memoryGiB or diskGiB, or add a host to eaf:hosts",
             ))
             continue

@@ -36,6 +36,18 @@ def _matching(pattern: re.Pattern[str], what: str, example: str):
 DnsLabel = Annotated[
     str, AfterValidator(_matching(_DNS_LABEL, "RFC 1123 DNS label: lower case, digits, '-'", "eaf-dev"))
 ]
+# Linux's dev_valid_name: 1-15 characters (IFNAMSIZ 16 with the NUL), not "." or "..", no '/', ':' or space.
+_INTERFACE = re.compile(r"^(?!\.\.?$)[!-~]{1,15}$")
+
+
+def _interface_name(value: str) -> str:
+    if not _INTERFACE.match(value) or any(c in value for c in "/:"):
+        raise ValueError(f"not a Linux interface name: {len(value)} characters, where at most 15 printable ASCII "
+                         "ones without '/' or ':' are allowed (e.g. br0)")
+    return value
+
+
+InterfaceName = Annotated[str, AfterValidator(_interface_name)]
 DnsName = Annotated[str, AfterValidator(_matching(_DNS_NAME, "DNS name", "fnal.gov"))]
 MacAddress = Annotated[str, AfterValidator(_matching(_MAC, "MAC address in lower case", "52:54:00:12:34:56"))]
 PciAddress = Annotated[

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from infra.spec.base import Strict
+from infra.spec.base import InterfaceName, Strict
 
 
 class AddressOffsets(Strict):
@@ -35,7 +35,7 @@ class Network(Strict):
         description="bridge: VMs on the hosts' existing bridge (several hosts); nat/route: a libvirt network, one host"
     )
     name: str | None = Field(None, description="libvirt network name; defaults to the cluster name")
-    bridge: str | None = Field(None, description="bridge mode: the host bridge to attach to (must exist)")
+    bridge: InterfaceName | None = Field(None, description="bridge mode: the host bridge to attach to (must exist)")
     cidr: IPv4Network = Field(description="the machine network every node's address is planned in")
     gateway: IPv4Address | None = Field(None, description="default: the CIDR's first host address")
     dns_servers: tuple[IPv4Address, ...] = Field((), description="upstream resolvers (bridge: the nodes' DNS)")
