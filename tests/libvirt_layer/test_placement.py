@@ -122,7 +122,7 @@ def test_gpu_workers_beyond_the_free_gpus_are_refused():
 
 
 def test_unpinned_gpu_workers_take_distinct_free_gpus():
-    plan = plan_of("dev", {"nodes": {"gpuWorkers": {"gpusPerNode": 2, "count": 3, "vcpu": 20, "memoryGiB": 160}}},
+    plan = plan_of("dev", {"nodes": {"gpuWorkers": {"gpusPerNode": 2, "count": 3, "vcpu": 20, "memoryGiB": 168}}},
                    unpin_gpus=True)
     taken = [(g.host, g.address) for n in plan.by_role(Role.GPU_WORKER) for g in n.gpus]
     assert len(taken) == 6 and len(set(taken)) == 6, f"dev with 3 unpinned GPU workers: {taken}"
