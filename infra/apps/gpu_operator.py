@@ -59,8 +59,9 @@ def unoffered_slice_fix(offered: dict[str, int]) -> str:
     """The fix for a MIG profile no GPU worker is cut into, worded for what the stack does offer."""
     if offered:
         return f"use one of: {', '.join(offered)}"
-    return ("cut the GPU workers into MIG slices: set eaf:nodes.gpuWorkers.migLayout (or a node's migLayout) to a "
-            "layout of infra/data/mig-layouts.yaml, or drop the MIG profile")
+    return ("cut the GPU workers into MIG slices: set eaf:nodes.gpuWorkers.migLayout (or a node's: "
+            "eaf:nodes.gpuWorkers.nodes.<node>.migLayout) to a layout of infra/data/mig-layouts.yaml, or drop the MIG "
+            "profile")
 
 
 def node_layouts(settings: GpuOperatorSettings, plan: ClusterPlan) -> dict[str, str]:

@@ -18,7 +18,7 @@ from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup
 from infra.apps.gpu_operator import gpu_nodes, offered_mig_slices, unoffered_slice_fix
 from infra.apps.images import image
 from infra.apps.olm import operator_manifests
-from infra.plan.model import ClusterPlan
+from infra.plan.model import ClusterPlan, PlannedNode
 from infra.spec.apps import AppSettings, Compute, compute
 from infra.spec.base import DnsLabel
 from infra.spec.errors import Problem
@@ -163,11 +163,16 @@ def build(context: AppContext) -> AppBuild:
 _NAMED_GPU_WORKERS = 6
 
 
+def _pins(node: PlannedNode) -> str:
+    group = "eaf:nodes.gpuWorkers" if node.pool == "gpu" else f"eaf:nodes.pools.{node.pool}"
+    return f"{group}.nodes.{node.name}"
+
+
 def _gpu_workers(plan: ClusterPlan | None) -> str:
     """Each GPU worker with its GPU count and the field that pins its GPUs: the one a user may just have changed."""
     nodes = gpu_nodes(plan)
-    text = "; ".join(f"{n.name} has {len(n.gpus)} GPU(s) (eaf:nodes.gpuWorkers.nodes.{n.name}.gpus)"
-                     for n in nodes[:_NAMED_GPU_WORKERS])
+    text = "; ".join(f"{n.name} has {len(n.gpus)} GPU(s) ({_pins(n)}.gpus) cut by {n.mig_layout or 'no layout'} "
+                     f"({_pins(n)}.migLayout)" for n in nodes[:_NAMED_GPU_WORKERS])
     return text + (f"; and {len(nodes) - _NAMED_GPU_WORKERS} more" if len(nodes) > _NAMED_GPU_WORKERS else "")
 
 

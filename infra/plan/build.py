@@ -188,10 +188,12 @@ def _check_mig(wanted: list[_Wanted]) -> list[Problem]:
             continue
         checked.add(gpus_key)
         gpus = len(w.pin.gpus) if w.pin.gpus is not None else w.group.gpus_per_node
+        gpus_field = f"{w.pin_path}.gpus" if w.pin.gpus is not None else f"{w.path}.gpusPerNode"
         reasons = mig.layout_problems(layout, mig_catalogue(), gpus)
         if reasons:
-            problems.append(Problem(where, layout, "; ".join(reasons), "pick a layout from infra/data/mig-layouts"
-                                    ".yaml made for this GPU model, or fix the layout there"))
+            problems.append(Problem(where, layout, "; ".join(reasons) + f" (its GPUs: {gpus_field})",
+                                    "pick a layout from infra/data/mig-layouts.yaml made for this GPU model and "
+                                    f"{gpus} GPU(s), or fix the layout there, or change {gpus_field}"))
     return problems
 
 
