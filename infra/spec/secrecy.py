@@ -23,7 +23,7 @@ _SECRET_WORDS = frozenset({
     "secret", "secrets", "password", "passwd", "passphrase", "pass", "token", "tokens", "credential", "credentials",
     "cookie", "private", "key", "keys", "apikey", "auth", "pat",
 })
-_NAMING_KEYS = frozenset({"key", "keys"})
+_NAMING_KEYS = frozenset({"key", "keys", "auth"})  # a label's key; an auth method (basic | bearer)
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 # Shorter pieces are not remembered: scrubbing every "abc" out of the messages would garble them.
 _MIN_PIECE = 8
@@ -37,7 +37,7 @@ PUBLIC = frozenset({'{"auths":{"fake":{"auth":"aWQ6cGFzcwo="}}}'})
 @cache
 def looks_secret(key: str) -> bool:
     """Whether a config key's name says it holds a secret (`pullSecret`, `sshPublicKeys`, `adminPassword`). A key
-    named just `key` is the name of something (a taint's or a label's key), not a key to something."""
+    named just `key` or `auth` names something (a taint's key, an auth method), it is not a key or credential."""
     if str(key).lower() in _NAMING_KEYS:
         return False
     return any(word.lower() in _SECRET_WORDS for word in _WORD.findall(str(key)))
