@@ -19,7 +19,7 @@ from lxml import etree
 from infra.libvirt.pci import address_text
 from policy.records import ResourceRecord, urn_name
 
-DYNAMIC_TYPE = "pulumi-python:dynamic:Resource"
+NATIVE_DOMAIN_TYPE = "pulumi-python:dynamic/libvirt:Domain"  # infra/libvirt/native/resources.py
 PROVIDER_DOMAIN_TYPE = "libvirt:index/domain:Domain"
 CLUSTER_NODE_TYPE = "eaf:libvirt:ClusterNode"
 NODE_METADATA_NS = "https://eaf-infra.invalid/libvirt/node/1"
@@ -87,7 +87,7 @@ def machines(resources: Sequence[ResourceRecord]) -> list[Machine]:
     nodes = {r.urn: r for r in resources if r.type == CLUSTER_NODE_TYPE}
     found = []
     for record in resources:
-        if record.type == DYNAMIC_TYPE and _is_domain_xml(record.inputs.get("xml")):
+        if record.type == NATIVE_DOMAIN_TYPE and _is_domain_xml(record.inputs.get("xml")):
             found.append(_native_machine(record))
         elif record.type == PROVIDER_DOMAIN_TYPE:
             found.append(_provider_machine(record, nodes))
