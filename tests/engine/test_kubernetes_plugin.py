@@ -48,7 +48,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 config = pulumi.Config()
-server = k8s.Provider("test-server", kubeconfig=config.require_secret("kubeconfig"))
+# As infra/apps/deploy.py sets it: a ConfigMap edit updates in place (the plugin's default is a replacement).
+server = k8s.Provider("test-server", kubeconfig=config.require_secret("kubeconfig"), enable_config_map_mutable=True)
 # Nothing on the test server finalises objects: delete in the background, do not wait for the namespace to go.
 namespace = k8s.core.v1.Namespace(
     "namespace",
