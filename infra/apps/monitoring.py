@@ -149,11 +149,11 @@ def manifests(args: MonitoringArgs) -> list[dict[str, Any]]:
         {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": o.metadata("grafana-admin", ns, APP,
                                                                                         "grafana"),
          "stringData": {"password": args.admin_password}},
-        # OKD's service CA operator fills in the CA that signed the Thanos querier's serving certificate.
+        # OKD's service CA operator fills in the CA that signed the Thanos querier's serving certificate. No `data`
+        # of ours: the operator's key is never ours to revert (and a server stores an empty map as none).
         {"apiVersion": "v1", "kind": "ConfigMap",
          "metadata": o.metadata("grafana-service-ca", ns, APP, "grafana",
-                                annotations={"service.beta.openshift.io/inject-cabundle": "true"}),
-         "data": {}},
+                                annotations={"service.beta.openshift.io/inject-cabundle": "true"})},
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": o.metadata("grafana-provisioning", ns, APP, "grafana"),
          "data": config},
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": o.metadata("grafana-dashboards", ns, APP, "grafana"),

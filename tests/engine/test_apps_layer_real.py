@@ -39,9 +39,16 @@ from tests.support.engine import TOOLS_BIN, engine_env, install_kubernetes_plugi
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
-STACKS = ("dev",)
+STACKS = ("dev", "prod-a", "prod-b")
 STEP_TIMEOUT_S = 900
 PROGRAM = "from tests.engine.apps_layer_program import main\n\nmain()\n"
+# The VO-catalog edit: one more server option for CMS, as a stack adds one (eaf:apps.jupyterhub.extraProfiles).
+EXTRA_PROFILE = {"slug": "cms-big-memory", "displayName": "CMS: COFFEA-Dask, 64 GB", "flavour": "coffea-dask",
+                 "groups": ["cms"], "compute": {"cpu": {"request": 2, "limit": 8},
+                                                "memoryGiB": {"request": 16, "limit": 64}}}
+# What that edit may touch: the hub's config and the hub Deployment (its config hash annotation rolls it).
+EDITED = {("update", "kubernetes:core/v1:ConfigMap", "jupyterhub/hub-config"),
+          ("update", "kubernetes:apps/v1:Deployment", "jupyterhub/hub")}
 
 # (group, kind, namespace, name): how an object is told apart on the server, whatever version it is served at.
 ObjectKey = tuple[str, str, str, str]
@@ -101,6 +108,7 @@ class AppsRun:
     steps: dict[str, subprocess.CompletedProcess] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     after_up: dict[ObjectKey, dict] = field(default_factory=dict)
+    after_edit: dict[ObjectKey, dict] = field(default_factory=dict)
     after_destroy: dict[ObjectKey, dict] = field(default_factory=dict)
     labels_after_up: dict[str, dict[str, str]] = field(default_factory=dict)
     labels_after_destroy: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -124,6 +132,14 @@ class AppsRun:
         return (f"[apps layer, real engine] {self.stack}: {len(self.expected)} objects and {len(self.patches)} Node "
                 f"patch(es) applied; left out (no upstream CRD built): {len(self.left_out)} "
                 f"({', '.join(kinds)}); {times}")
+
+
+def _add_extra_profile(stack_file) -> None:
+    """Edit the stack file as an engineer would: the stack's hub offers one more profile."""
+    document = yaml.safe_load(stack_file.read_text(encoding="utf-8"))
+    hub = document["config"].setdefault("eaf:apps", {}).setdefault("jupyterhub", {})
+    hub["extraProfiles"] = [*hub.get("extraProfiles", []), EXTRA_PROFILE]
+    stack_file.write_text(yaml.safe_dump(document, sort_keys=True), encoding="utf-8")
 
 
 def _served(manifest: dict, crds: UpstreamCrds) -> bool:
@@ -200,6 +216,9 @@ def apps_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
                 result.after_up = _on_server(server, kinds)
                 result.labels_after_up = _node_labels(server, node_names)
                 run("preview unchanged", "preview", "--expect-no-changes")
+                _add_extra_profile(project / f"Pulumi.{stack}.yaml")
+                if run("preview edit", "preview", "--json") and run("up edit", "up", "--yes", "--skip-preview"):
+                    result.after_edit = _on_server(server, kinds)
         finally:
             if ready:
                 run("destroy", "destroy", "--yes", "--skip-preview")
@@ -245,6 +264,21 @@ def test_up_stores_the_objects_as_the_apps_layer_built_them(apps_run: AppsRun) -
 def test_preview_after_up_expects_no_changes(apps_run: AppsRun) -> None:
     # --expect-no-changes turns any pending change into a non-zero exit, which step() reports.
     apps_run.step("preview unchanged")
+
+
+def test_a_vo_catalog_edit_previews_as_the_hub_config_and_deployment_only(apps_run: AppsRun) -> None:
+    preview = json.loads(apps_run.step("preview edit").stdout)
+    changed = {(step["op"], step["urn"].split("::")[-2].split("$")[-1], step["urn"].split("::")[-1])
+               for step in preview["steps"] if step["op"] != "same"}
+    assert changed == EDITED, f"{apps_run.stack}: {sorted(changed)}"
+
+
+def test_the_edit_applies_and_the_server_offers_the_new_profile(apps_run: AppsRun) -> None:
+    apps_run.step("up edit")
+    config = apps_run.after_edit[("", "ConfigMap", "jupyterhub", "hub-config")]
+    assert EXTRA_PROFILE["slug"] in {p["slug"] for p in json.loads(config["data"]["profiles.json"])}
+    before = apps_run.after_up[("", "ConfigMap", "jupyterhub", "hub-config")]["metadata"]["uid"]
+    assert config["metadata"]["uid"] == before, "the ConfigMap is updated in place, not replaced"
 
 
 def test_destroy_deletes_every_object_but_the_namespaces(apps_run: AppsRun) -> None:
