@@ -169,3 +169,22 @@ def test_the_placement_export_is_the_plan_table_with_every_node_and_host(stack, 
     assert run.outputs["placement"] == plan.placement_table(), f"{stack}: placement export differs from the plan"
     rows = {line.split()[0]: line.split()[2] for line in run.outputs["placement"].splitlines()[1:]}
     assert rows == {n.name: n.host for n in plan.nodes}, f"{stack}: placement rows {rows}"
+
+
+A100 = {"address": "0000:17:00.0", "model": "A100-80GB"}
+
+
+def test_the_third_controller_goes_to_a_gpu_host_when_only_gpu_hosts_have_room():
+    """GPU hosts are kept for GPU workers only while a plain host can take the VM; controllers must spread first."""
+    plan = plan_of("local", {"hosts": [_host("hv-a"), _host("hv-b"), _host("hv-gpu", gpus=[A100])],
+                             "network": BRIDGE})
+    assert sorted(n.host for n in plan.by_role(Role.CONTROLLER)) == ["hv-a", "hv-b", "hv-gpu"]
+
+
+def test_workers_spread_by_the_share_of_each_host_they_take_not_by_count():
+    plan = plan_of("local", {"hosts": [_host("hv-big", cpus=64, memory_gib=512), _host("hv-small-1", cpus=16,
+                                       memory_gib=128), _host("hv-small-2", cpus=16, memory_gib=128)],
+                             "network": BRIDGE, "nodes": {"workers": {"count": 6, "vcpu": 4, "memoryGiB": 8}}})
+    per_host = Counter(n.host for n in plan.by_role(Role.WORKER))
+    assert per_host["hv-big"] > per_host["hv-small-1"] and per_host["hv-big"] > per_host["hv-small-2"], per_host
+    assert sum(per_host.values()) == 6
