@@ -34,7 +34,8 @@ import pulumi
 
 from infra.libvirt.model import GIB
 from infra.libvirt.native import props, providers
-from infra.libvirt.native.resources import LibvirtObject
+from infra.libvirt.native.resources import (LibvirtDomain, LibvirtIgnition, LibvirtNetwork, LibvirtPool,
+                                            LibvirtReservation, LibvirtVolume)
 from tests.libvirt_native.fixtures import objects
 
 probe = {probe!r}
@@ -42,18 +43,18 @@ world = objects("qemu:///system", "/var/lib/libvirt", prefix={prefix!r}, subnet=
                 kernel=(probe + "/vmlinuz", probe + "/initrd.img", "console=ttyS0,115200 quiet"))
 world = dataclasses.replace(world, root=dataclasses.replace(
     world.root, size_bytes=(pulumi.Config().get_int("rootGiB") or 1) * GIB))
-pool = LibvirtObject(providers.PoolProvider(), "pool", props.pool_props(world.pool))
-net = LibvirtObject(providers.NetworkProvider(), "network", props.network_props(world.network))
-reservation = LibvirtObject(providers.ReservationProvider(), "reservation",
+pool = LibvirtPool(providers.PoolProvider(), "pool", props.pool_props(world.pool))
+net = LibvirtNetwork(providers.NetworkProvider(), "network", props.network_props(world.network))
+reservation = LibvirtReservation(providers.ReservationProvider(), "reservation",
                             props.reservation_props(world.reservation, world.network, net.id),
                             pulumi.ResourceOptions(depends_on=[net]))
-root = LibvirtObject(providers.VolumeProvider(), "root", props.volume_props(world.root, world.pool),
+root = LibvirtVolume(providers.VolumeProvider(), "root", props.volume_props(world.root, world.pool),
                      pulumi.ResourceOptions(depends_on=[pool]))
 content = pulumi.Output.secret('{{"ignition":{{"version":"3.2.0"}},"marker":"{secret}"}}')
-ignition = LibvirtObject(providers.IgnitionProvider(), "ignition",
+ignition = LibvirtIgnition(providers.IgnitionProvider(), "ignition",
                          props.ignition_props(world.ignition, world.uri, content),
                          pulumi.ResourceOptions(depends_on=[pool], additional_secret_outputs=["content"]))
-LibvirtObject(providers.DomainProvider(), "domain", props.domain_props(world.domain, world.pool),
+LibvirtDomain(providers.DomainProvider(), "domain", props.domain_props(world.domain, world.pool),
               pulumi.ResourceOptions(depends_on=[root, ignition, reservation]))
 """
 
