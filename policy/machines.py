@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from infra.libvirt.native.resources import LibvirtDomain, registered_type
 from infra.libvirt.pci import address_text
 from policy.records import ResourceRecord, urn_name
 
-NATIVE_DOMAIN_TYPE = "pulumi-python:dynamic/libvirt:Domain"  # infra/libvirt/native/resources.py
+NATIVE_DOMAIN_TYPE = registered_type(LibvirtDomain)
 PROVIDER_DOMAIN_TYPE = "libvirt:index/domain:Domain"
 CLUSTER_NODE_TYPE = "eaf:libvirt:ClusterNode"
 NODE_METADATA_NS = "https://eaf-infra.invalid/libvirt/node/1"

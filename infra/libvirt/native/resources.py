@@ -60,3 +60,8 @@ class LibvirtIgnition(LibvirtObject, module="libvirt", name="Ignition"):
 
 class LibvirtDomain(LibvirtObject, module="libvirt", name="Domain"):
     """A node's virtual machine."""
+
+
+def registered_type(kind: type[LibvirtObject]) -> str:
+    """The type token a kind registers under (what previews, state and the policy pack see)."""
+    return f"pulumi-python:{kind._resource_type_name}"
