@@ -33,7 +33,7 @@ from infra.spec.layering import read_stack_file
 from infra.spec.load import LoadedStack, load_spec
 from tests.apps.manifests import manifests_for, patches_for
 from tests.harness import TEST_SECRETS
-from tests.support.crds import UpstreamCrds
+from tests.support.crds import UpstreamCrds, delete_crds
 from tests.support.dryrun import (
     CRD_API_PATH,
     STATUS_NOT_SENT,
@@ -126,22 +126,6 @@ def namespaces_removed_afterwards(client: ApiClient, names: Iterable[str]) -> It
 
 def crd_exists(client: ApiClient, name: str) -> bool:
     return _request(client, "GET", f"{CRD_API_PATH}/{name}").status == 200
-
-
-def delete_crd(client: ApiClient, name: str) -> None:
-    """Delete a CustomResourceDefinition and wait until it is gone (kube-apiserver's own controller finalizes it),
-    so the next stack can define it afresh."""
-    response = _request(client, "DELETE", f"{CRD_API_PATH}/{name}")
-    if response.status == 404:
-        return
-    if not _ok(response.status):
-        raise RuntimeError(f"DELETE CustomResourceDefinition {name}: HTTP {response.status}: {response.text[:300]}")
-    deadline = time.monotonic() + _GONE_TIMEOUT
-    while time.monotonic() < deadline:
-        if not crd_exists(client, name):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"CustomResourceDefinition {name} still exists {_GONE_TIMEOUT:.0f}s after its deletion")
 
 
 def create_namespace(client: ApiClient, name: str) -> None:
@@ -266,8 +250,7 @@ def stack_state_removed_afterwards(client: ApiClient, manifests: list[dict[str, 
         with namespaces_removed_afterwards(client, stack_namespaces(manifests) | PLATFORM_NAMESPACES):
             yield
     finally:
-        for name in sorted(stack_crds(manifests)):
-            delete_crd(client, name)
+        delete_crds(client, sorted(stack_crds(manifests)))
 
 
 def check_stack(stack: str, client: ApiClient, upstream: UpstreamCrds) -> StackCheck:

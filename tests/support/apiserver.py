@@ -304,6 +304,11 @@ class LocalApiServer:
                 "--service-account-issuer=https://kubernetes.default.svc",
                 f"--service-cluster-ip-range={settings.service_cidr}",
                 "--allow-privileged=true",
+                # Reads straight from etcd. With the watch cache, a CRD's storage answers "storage is
+                # (re)initializing" for a while after each change to the CRD, and the CRD finalizer (which
+                # lists the instances it must delete) backs off exponentially on that answer: a CRD deleted
+                # right after its creation could stay Terminating for minutes (seen in CI).
+                "--watch-cache=false",
                 *(self._node_args() if settings.with_nodes else self._nodeless_args()),
             ],
             self.apiserver_log,

@@ -201,13 +201,19 @@ def install(client: ApiClient, crds: UpstreamCrds) -> list[Rejection]:
 
 def uninstall(client: ApiClient, crds: UpstreamCrds) -> None:
     """Delete every built CRD and wait until the server has finalized each (it removes their objects itself)."""
-    for crd in crds.crds:
-        response = _request(client, "DELETE", f"{CRD_API_PATH}/{crd.name}")
+    delete_crds(client, [c.name for c in crds.crds])
+
+
+def delete_crds(client: ApiClient, names: list[str]) -> None:
+    """Delete the named CRDs, all first and then waited on together: kube-apiserver's own finalizer removes their
+    objects and then them, on its own schedule (its work queue backs off, so one CRD can take tens of seconds)."""
+    for name in names:
+        response = _request(client, "DELETE", f"{CRD_API_PATH}/{name}")
         if response.status not in (200, 202, 404):
-            raise RuntimeError(f"DELETE CustomResourceDefinition {crd.name}: HTTP {response.status}: "
+            raise RuntimeError(f"DELETE CustomResourceDefinition {name}: HTTP {response.status}: "
                                f"{response.text[:300]}")
     deadline = time.monotonic() + _GONE_TIMEOUT
-    remaining = [c.name for c in crds.crds]
+    remaining = list(names)
     while remaining and time.monotonic() < deadline:
         # One at a time and metadata only: some of these CRDs are megabytes, and the server is busy finalizing.
         if _metadata_status(client, f"{CRD_API_PATH}/{remaining[0]}") == 404:
@@ -215,7 +221,18 @@ def uninstall(client: ApiClient, crds: UpstreamCrds) -> None:
         else:
             time.sleep(0.2)
     if remaining:
-        raise RuntimeError(f"CustomResourceDefinitions {remaining} still exist {_GONE_TIMEOUT:.0f}s after deletion")
+        raise RuntimeError(f"CustomResourceDefinitions {remaining} still exist {_GONE_TIMEOUT:.0f}s after deletion; "
+                           f"the first one's conditions: {_conditions(client, remaining[0])}")
+
+
+def _conditions(client: ApiClient, name: str) -> str:
+    """The CRD's status conditions, as the server reports why it has not finalized it."""
+    response = _request(client, "GET", f"{CRD_API_PATH}/{name}")
+    if response.status != 200:
+        return f"HTTP {response.status}"
+    conditions = json.loads(response.text).get("status", {}).get("conditions", [])
+    return "; ".join(f"{c.get('type')}={c.get('status')} ({c.get('reason')}: {c.get('message')})"
+                     for c in conditions)
 
 
 def _metadata_status(client: ApiClient, path: str) -> int:
