@@ -41,6 +41,11 @@ def main() -> None:
     stack = pulumi.get_stack()
     # Validation first: a bad config raises here, before a single resource is registered.
     loaded = load_spec(stack, engine_config(), PROJECT_DIR, secret_keys=engine_secret_keys())
+    if loaded.spec.existing_cluster is not None:  # apps only, onto a cluster the stack does not build
+        from infra.existing_cluster import deploy_onto_existing_cluster
+
+        deploy_onto_existing_cluster(loaded)
+        return
     secrets = read_secrets()
     from infra.okd.bootstrap_retirement import retire_completed_bootstrap
 

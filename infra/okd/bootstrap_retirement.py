@@ -30,23 +30,18 @@ import pulumi
 
 from infra.contracts import InstallInput
 from infra.spec.load import LoadedStack
+from infra.stack_outputs import OutputsUnknownError, previous_outputs
 
 OUTPUT = "okdBootstrap"  # the stack output the record lives in
-READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
-
-
-def own_stack_name() -> str:
-    return f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
 
 
 def previous_record() -> dict[str, Any]:
     """The `okdBootstrap` output of the stack's last update ({} before the first, or when the engine cannot tell)."""
     try:
-        result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": own_stack_name()})
-    except Exception as error:  # noqa: BLE001 - any failure means "not known": keep the bootstrap node
+        record = previous_outputs().get(OUTPUT)
+    except OutputsUnknownError as error:  # "not known": keep the bootstrap node
         pulumi.log.warn(f"cannot read this stack's last outputs ({error}): the bootstrap node stays planned")
         return {}
-    record = ((result.value or {}).get("outputs") or {}).get(OUTPUT)
     return record if isinstance(record, dict) else {}
 
 

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from infra.apps.registry import Apps, app_secret_keys
 from infra.spec.base import DnsLabel, DnsName, Strict
+from infra.spec.existing_cluster import KUBECONFIG_KEY, ExistingCluster
 from infra.spec.hosts import Host
 from infra.spec.libvirt import Libvirt
 from infra.spec.network import Network
@@ -43,12 +44,16 @@ class ClusterSpec(Strict):
     nodes: Nodes
     okd: Okd = Okd()
     apps: Apps = Apps()  # type: ignore[valid-type]  # made from the app modules by the registry
+    existing_cluster: ExistingCluster | None = Field(
+        None, description="deploy only the apps, onto a cluster the stack does not build (given by kubeconfig)")
 
 
 # Top-level config keys (`eaf:<key>`) the program reads, besides the secrets.
-SPEC_KEYS = ("cluster", "libvirt", "hosts", "network", "osImage", "nodes", "okd", "apps")
+SPEC_KEYS = ("cluster", "libvirt", "hosts", "network", "osImage", "nodes", "okd", "apps", "existingCluster")
 LAYERING_KEYS = ("baseline",)
-SECRET_KEYS = ("pullSecret", "sshPublicKeys")
+SECRET_KEYS = ("pullSecret", "sshPublicKeys")  # what a stack that builds its cluster needs
+# What a stack that deploys onto an existing cluster (eaf:existingCluster) needs instead.
+EXISTING_CLUSTER_SECRET_KEYS = (KUBECONFIG_KEY,)
 # Secrets only enabled apps need (each app's definition declares its own); infra/apps/validate.py requires each
 # when its app is on.
 APP_SECRET_KEYS = app_secret_keys()

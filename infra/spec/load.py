@@ -25,11 +25,23 @@ from infra.catalog import OkdRelease, versions
 from infra.plan.build import build_plan
 from infra.plan.model import ClusterPlan
 from infra.spec import secrecy
-from infra.spec.cluster import APP_SECRET_KEYS, LAYERING_KEYS, SECRET_KEYS, SPEC_KEYS, ClusterSpec
+from infra.spec.cluster import (
+    APP_SECRET_KEYS,
+    EXISTING_CLUSTER_SECRET_KEYS,
+    LAYERING_KEYS,
+    SECRET_KEYS,
+    SPEC_KEYS,
+    ClusterSpec,
+)
 from infra.spec.errors import ConfigError, Problem
 from infra.spec.layering import SECURE_PLACEHOLDER, Layers, layer
 from infra.spec.os_image import OsImage
-from infra.spec.secret_values import FAKE_PULL_SECRET, pull_secret_problems, ssh_public_key_problems
+from infra.spec.secret_values import (
+    FAKE_PULL_SECRET,
+    kubeconfig_problems,
+    pull_secret_problems,
+    ssh_public_key_problems,
+)
 from infra.spec.unique import namespace_problems, repeat_problems
 
 SECRET_SHOWN = secrecy.SECRET_SHOWN
@@ -58,7 +70,8 @@ def secret_config_keys() -> tuple[str, ...]:
     """Every `eaf:` key the program reads as a secret: the cluster's, and those the apps need."""
     from infra.apps.registry import definitions
 
-    keys = [*SECRET_KEYS, *APP_SECRET_KEYS, *(need.key for d in definitions() for need in d.secrets)]
+    keys = [*SECRET_KEYS, *EXISTING_CLUSTER_SECRET_KEYS, *APP_SECRET_KEYS,
+            *(need.key for d in definitions() for need in d.secrets)]
     return tuple(dict.fromkeys(keys))
 
 
@@ -412,6 +425,13 @@ def _secret_value_problems(stack: str, config: Mapping[str, Any]) -> list[Proble
             problems.append(Problem("eaf:sshPublicKeys", SECRET_SHOWN, "; ".join(reasons),
                                     f"pulumi config set --secret eaf:sshPublicKeys -s {stack} < ~/.ssh/id_ed25519.pub "
                                     "(one OpenSSH public key per line)"))
+    for key in EXISTING_CLUSTER_SECRET_KEYS:
+        value = config.get(key)
+        reasons = kubeconfig_problems(value) if value not in (None, SECURE_PLACEHOLDER, "") else []
+        if reasons:
+            problems.append(Problem(f"eaf:{key}", SECRET_SHOWN, "; ".join(reasons),
+                                    f"pulumi config set --secret eaf:{key} -s {stack} < KUBECONFIG (the file "
+                                    "`oc login` or the cluster's installer wrote, e.g. auth/kubeconfig)"))
     for key in APP_SECRET_KEYS:
         value = config.get(key)
         if value is not None and not isinstance(value, str):
@@ -426,10 +446,23 @@ def _secret_value_problems(stack: str, config: Mapping[str, Any]) -> list[Proble
 
 
 def _missing_secret_problems(stack: str, config: Mapping[str, Any]) -> list[Problem]:
-    return [Problem(f"eaf:{key}", None, "required secret is missing",
-                    f"pulumi config set --secret eaf:{key} -s {stack} < FILE"
-                    + (f" (OKD accepts the fake pull secret {FAKE_PULL_SECRET})" if key == "pullSecret" else ""))
-            for key in SECRET_KEYS if config.get(key) in (None, "")]
+    """The secrets the stack's mode needs: to build its cluster, or to reach the existing one."""
+    existing = config.get("existingCluster") is not None
+    problems = [Problem(f"eaf:{key}", None, "required secret is missing" + (
+                        " (eaf:existingCluster is set: the apps go onto the cluster this kubeconfig reaches)"
+                        if existing else ""),
+                        f"pulumi config set --secret eaf:{key} -s {stack} < "
+                        + ("KUBECONFIG (the cluster's admin kubeconfig)" if existing else "FILE")
+                        + (f" (OKD accepts the fake pull secret {FAKE_PULL_SECRET})" if key == "pullSecret" else ""))
+                for key in (EXISTING_CLUSTER_SECRET_KEYS if existing else SECRET_KEYS)
+                if config.get(key) in (None, "")]
+    if not existing:
+        problems += [Problem(f"eaf:{key}", SECRET_SHOWN, "set, but eaf:existingCluster is not: the stack builds its "
+                             "own cluster and would never use it",
+                             f"pulumi config rm eaf:{key} -s {stack}, or set eaf:existingCluster to deploy only the "
+                             "apps onto that cluster")
+                     for key in EXISTING_CLUSTER_SECRET_KEYS if config.get(key) not in (None, "")]
+    return problems
 
 
 # -- pins -------------------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.spec.cluster import APP_SECRET_KEYS, SECRET_KEYS, ClusterSpec
+from infra.spec.cluster import APP_SECRET_KEYS, EXISTING_CLUSTER_SECRET_KEYS, SECRET_KEYS, ClusterSpec
 
 _HEADER = """# Stack config reference
 
@@ -75,8 +75,11 @@ def _rows(model: dict[str, Any], defs: dict[str, Any], prefix: str) -> list[str]
 def config_reference() -> str:
     schema = ClusterSpec.model_json_schema(by_alias=True)
     rows = _rows(schema, schema.get("$defs", {}), "eaf:")
-    secrets = "\n".join(f"| `eaf:{key}` | secret string | required | set with `pulumi config set --secret` |"
-                        for key in SECRET_KEYS)
+    secrets = "\n".join(f"| `eaf:{key}` | secret string | required unless eaf:existingCluster is set | "
+                        "set with `pulumi config set --secret` |" for key in SECRET_KEYS)
+    secrets += "\n" + "\n".join(
+        f"| `eaf:{key}` | secret string | required when eaf:existingCluster is set | "
+        "the cluster's kubeconfig, set with `pulumi config set --secret` |" for key in EXISTING_CLUSTER_SECRET_KEYS)
     secrets += "\n" + "\n".join(
         f"| `eaf:{key}` | secret string | required while an app that uses it is on | "
         "set with `pulumi config set --secret` |" for key in APP_SECRET_KEYS)

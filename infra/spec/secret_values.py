@@ -151,3 +151,42 @@ def pull_secret_problems(value: Any) -> list[str]:
         return ['not a pull secret: it needs a non-empty "auths" mapping of registry -> {"auth": ...}']
     problems = [_entry_problem(n, str(registry), entry) for n, (registry, entry) in enumerate(auths.items(), 1)]
     return [p for p in problems if p]
+
+
+def kubeconfig_problems(value: Any) -> list[str]:
+    """What keeps a kubeconfig from reaching a cluster: its structure, the current context and what it names.
+    The cluster may be unreachable from here; only the document is checked."""
+    import yaml
+
+    if isinstance(value, dict):  # a kubeconfig written as JSON reaches the program parsed, as structured config
+        document: Any = value
+    elif not isinstance(value, str):
+        return ["it is not text: give the kubeconfig file's content"]
+    else:
+        try:
+            document = yaml.safe_load(value)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            return [f"it is not YAML (line {mark.line + 1})" if mark else "it is not YAML"]
+    if not isinstance(document, dict) or document.get("kind", "Config") != "Config":
+        return ["it is not a kubeconfig (a YAML mapping of kind Config)"]
+
+    def named(section: str) -> dict[str, Any]:
+        entries = document.get(section) or []
+        return {e["name"]: e for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)}
+
+    clusters, users, contexts = named("clusters"), named("users"), named("contexts")
+    current = document.get("current-context")
+    if not current:
+        return ["it has no current-context: the program uses the kubeconfig's current context"]
+    if current not in contexts:
+        return [f"its current-context {current!r} is not among its contexts"]
+    context = contexts[current].get("context") or {}
+    problems = []
+    if context.get("cluster") not in clusters:
+        problems.append(f"context {current!r} names cluster {context.get('cluster')!r}, which it does not define")
+    elif not str((clusters[context["cluster"]].get("cluster") or {}).get("server", "")).startswith("https://"):
+        problems.append(f"cluster {context['cluster']!r} has no https:// server")
+    if context.get("user") not in users:
+        problems.append(f"context {current!r} names user {context.get('user')!r}, which it does not define")
+    return problems

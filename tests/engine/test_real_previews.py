@@ -12,7 +12,6 @@ is not what this tier is about, and the repo's file is not changed.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,11 +25,11 @@ from infra.spec.layering import read_stack_file
 from infra.spec.load import load_spec
 from tests.harness import TEST_SECRETS
 from tests.support.engine import TOOLS_BIN, engine_env, install_kubernetes_plugin, missing_kubernetes_plugin
+from tests.support.project_copy import copy_program, declare_sandbox
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
 STACKS = ("dev", "prod-a", "prod-b")
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "infra", "ignition", "Pulumi.prod.yaml")
 PASSPHRASE = "real-previews-only"
 STEP_TIMEOUT_S = 900
 GENERIC_DYNAMIC = "pulumi-python:dynamic:Resource"
@@ -54,21 +53,11 @@ class RealPreview:
 
 
 def _copy_project(target, stack: str) -> None:
-    for name in PROJECT_FILES:
-        source = PROJECT_DIR / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / name)
-    (target / ".venv").symlink_to(PROJECT_DIR / ".venv")  # Pulumi.yaml's virtualenv, for the program and providers
+    copy_program(target, extra=("Pulumi.prod.yaml",))
     own = read_stack_file(PROJECT_DIR, stack)
     (target / f"Pulumi.{stack}.yaml").write_text(
         yaml.safe_dump({"config": {f"eaf:{k}": v for k, v in own.items()}}, sort_keys=True), encoding="utf-8")
-    policy_file = target / "infra" / "data" / "state.yaml"
-    policy = yaml.safe_load(policy_file.read_text(encoding="utf-8"))
-    policy["stacks"][stack] = {"state": "local", "secrets": "sandbox"}
-    policy["sandboxPassphrase"] = PASSPHRASE
-    policy_file.write_text(yaml.safe_dump(policy, sort_keys=False), encoding="utf-8")
+    declare_sandbox(target, stack, PASSPHRASE)
 
 
 @pytest.fixture(scope="module", params=STACKS)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -13,9 +12,9 @@ from pathlib import Path
 from infra.ops.state_policy import load_policy
 from tests.harness import PROJECT_DIR
 from tests.support.engine import missing_engine
+from tests.support.project_copy import copy_program
 
 # What the program needs to evaluate; the copy keeps the tier's `pulumi config set` away from the repo's files.
-PROJECT_FILES = ("Pulumi.yaml", "Pulumi.local.yaml", "__main__.py", "infra", "ignition")
 LOCAL_PASSPHRASE = load_policy().sandbox_passphrase  # infra/data/state.yaml: the local stack's sandbox secrets
 
 
@@ -55,13 +54,7 @@ class ProjectCopy:
 
 
 def make_copy(target: Path) -> ProjectCopy:
-    for name in PROJECT_FILES:
-        source = PROJECT_DIR / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / name)
-    (target / ".venv").symlink_to(PROJECT_DIR / ".venv")
+    copy_program(target, extra=("Pulumi.local.yaml",))
     (target / ".work").mkdir()
     (target / ".work" / "probe").symlink_to(PROJECT_DIR / ".work" / "probe")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}

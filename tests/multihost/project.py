@@ -15,7 +15,6 @@ listed in the copy's state.yaml as what it is (`state: local, secrets: sandbox`)
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -28,8 +27,8 @@ from infra.paths import PROJECT_DIR
 from tests.local_stack.engine import LOCAL_PASSPHRASE
 from tests.multihost.lab import Hypervisor
 from tests.support.engine import engine_env, missing_engine
+from tests.support.project_copy import copy_program
 
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "infra", "ignition")
 STACKS_DIR = Path(__file__).parent / "stacks"
 REPO_STACKS = tuple(yaml.safe_load((PROJECT_DIR / "infra" / "data" / "state.yaml").read_text(encoding="utf-8"))
                     ["stacks"])
@@ -116,13 +115,7 @@ class Project:
 
 
 def make_project(target: Path) -> Project:
-    for name in PROJECT_FILES:
-        source = PROJECT_DIR / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / name)
-    (target / ".venv").symlink_to(PROJECT_DIR / ".venv")
+    copy_program(target)
     (target / ".work").mkdir()
     (target / ".work" / "probe").symlink_to(PROJECT_DIR / ".work" / "probe")
     env = engine_env(target / ".work", LOCAL_PASSPHRASE)
