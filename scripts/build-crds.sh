@@ -12,10 +12,11 @@
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-go_dir="${repo_root}/scripts/go"
 bin_dir="${repo_root}/.tools/bin"
 stamp_dir="${repo_root}/.tools/stamps"
-versions_file="${go_dir}/versions.env"
+script_name=build-crds
+# shellcheck source=scripts/go/common.sh
+source "${repo_root}/scripts/go/common.sh"
 tool_module="${go_dir}/controller-gen"
 crds_module="${go_dir}/crds"
 sources="${crds_module}/sources.toml"
@@ -24,15 +25,6 @@ out_dir="${repo_root}/.work/crds"
 # Debian's python3 (+ python3-yaml): this runs beside the virtualenv's set-up, not after it.
 python=/usr/bin/python3
 
-log() { printf '[build-crds] %s\n' "$*"; }
-die() { printf '[build-crds] ERROR: %s\n' "$*" >&2; exit 1; }
-
-read_pin() {
-  local key="$1" value
-  value="$(awk -F= -v k="${key}" '$1 == k { v = $2 } END { print v }' "${versions_file}")"
-  [[ -n "${value}" ]] || die "${key} is not set in ${versions_file}"
-  printf '%s' "${value}"
-}
 
 command -v go >/dev/null || die "go is not on PATH (expected /usr/local/go/bin/go)"
 "${python}" -c 'import tomllib, yaml' 2>/dev/null \

@@ -9,30 +9,11 @@
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-go_dir="${repo_root}/scripts/go"
 bin_dir="${repo_root}/.tools/bin"
 stamp_dir="${repo_root}/.tools/stamps"
-versions_file="${go_dir}/versions.env"
-
-log() { printf '[build-k8s-tools] %s\n' "$*"; }
-die() { printf '[build-k8s-tools] ERROR: %s\n' "$*" >&2; exit 1; }
-
-# versions.env is shared with other build scripts, so read only our keys
-# instead of sourcing the whole file.
-read_pin() {
-  local key="$1" value
-  value="$(awk -F= -v k="${key}" '$1 == k { v = $2 } END { print v }' "${versions_file}")"
-  [[ -n "${value}" ]] || die "${key} is not set in ${versions_file}"
-  printf '%s' "${value}"
-}
-
-# The wrapper go.mod is what Go actually builds; refuse to build if it drifted
-# from the pin so versions.env never lies.
-check_pin_in_gomod() {
-  local gomod="$1" module="$2" version="$3"
-  grep -Eq "^[[:space:]]*(require[[:space:]]+)?${module//./\\.}[[:space:]]+${version//./\\.}([[:space:]]|$)" "${gomod}" \
-    || die "${gomod} does not require ${module} ${version} (pinned in ${versions_file})"
-}
+script_name=build-k8s-tools
+# shellcheck source=scripts/go/common.sh
+source "${repo_root}/scripts/go/common.sh"
 
 command -v go >/dev/null || die "go is not on PATH (expected /usr/local/go/bin/go)"
 [[ -f "${versions_file}" ]] || die "missing ${versions_file}"

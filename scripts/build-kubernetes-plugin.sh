@@ -15,25 +15,16 @@
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-go_dir="${repo_root}/scripts/go"
+script_name=build-kubernetes-plugin
+# shellcheck source=scripts/go/common.sh
+source "${repo_root}/scripts/go/common.sh"
 module_dir="${go_dir}/pulumi-kubernetes"
-versions_file="${go_dir}/versions.env"
 plugin_dir="${repo_root}/.tools/plugins/kubernetes"
 plugin_bin="${plugin_dir}/pulumi-resource-kubernetes"
 stamp="${repo_root}/.tools/stamps/pulumi-resource-kubernetes.stamp"
 build_dir="${repo_root}/.work/build/pulumi-kubernetes"
 provider_module=github.com/pulumi/pulumi-kubernetes/provider/v4
 
-log() { printf '[build-kubernetes-plugin] %s\n' "$*"; }
-die() { printf '[build-kubernetes-plugin] ERROR: %s\n' "$*" >&2; exit 1; }
-
-# versions.env is shared with other build scripts, so read only our keys instead of sourcing the whole file.
-read_pin() {
-  local key="$1" value
-  value="$(awk -F= -v k="${key}" '$1 == k { v = $2 } END { print v }' "${versions_file}")"
-  [[ -n "${value}" ]] || die "${key} is not set in ${versions_file}"
-  printf '%s' "${value}"
-}
 
 if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
   export PATH="/usr/local/go/bin:${PATH}"
@@ -42,10 +33,7 @@ command -v go >/dev/null || die "go is not on PATH (expected /usr/local/go/bin/g
 
 plugin_version="$(read_pin PULUMI_KUBERNETES_VERSION)"
 module_version="$(read_pin PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION)"
-# The wrapper go.mod is what Go builds; refuse to build when it drifted from the pin so versions.env never lies.
-grep -Eq "^[[:space:]]*(require[[:space:]]+)?${provider_module//./\\.}[[:space:]]+${module_version//./\\.}([[:space:]]|$)" \
-  "${module_dir}/go.mod" \
-  || die "${module_dir}/go.mod does not require ${provider_module} ${module_version} (pinned in ${versions_file})"
+check_pin_in_gomod "${module_dir}/go.mod" "${provider_module}" "${module_version}"
 
 # Never let go fetch a different toolchain or rewrite the committed go.mod/go.sum.
 export GOTOOLCHAIN=local

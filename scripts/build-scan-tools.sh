@@ -9,30 +9,15 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 module_dir="${repo_root}/scripts/go/grype"
 bin_dir="${repo_root}/.tools/bin"
 stamp_dir="${repo_root}/.tools/stamps"
-versions_file="${repo_root}/scripts/go/versions.env"
-
-log() { printf '[build-scan-tools] %s\n' "$*"; }
-die() { printf '[build-scan-tools] ERROR: %s\n' "$*" >&2; exit 1; }
-
-read_pin() {
-  local key="$1" value
-  value="$(awk -F= -v k="${key}" '$1 == k { v = $2 } END { print v }' "${versions_file}")"
-  [[ -n "${value}" ]] || die "${key} is not set in ${versions_file}"
-  printf '%s' "${value}"
-}
-
-# The wrapper go.mod is what Go builds; refuse when it drifted from versions.env.
-check_pin_in_gomod() {
-  local module="$1" version="$2"
-  grep -Eq "^[[:space:]]*(require[[:space:]]+)?${module//./\\.}[[:space:]]+${version//./\\.}([[:space:]]|$)" \
-    "${module_dir}/go.mod" || die "${module_dir}/go.mod does not require ${module} ${version} (pinned in ${versions_file})"
-}
+script_name=build-scan-tools
+# shellcheck source=scripts/go/common.sh
+source "${repo_root}/scripts/go/common.sh"
 
 command -v go >/dev/null || die "go is not on PATH (expected /usr/local/go/bin/go)"
 grype_version="$(read_pin GRYPE_VERSION)"
 syft_version="$(read_pin SYFT_VERSION)"
-check_pin_in_gomod github.com/anchore/grype "${grype_version}"
-check_pin_in_gomod github.com/anchore/syft "${syft_version}"
+check_pin_in_gomod "${module_dir}/go.mod" github.com/anchore/grype "${grype_version}"
+check_pin_in_gomod "${module_dir}/go.mod" github.com/anchore/syft "${syft_version}"
 
 mkdir -p "${bin_dir}" "${stamp_dir}"
 export GOTOOLCHAIN=local

@@ -15,16 +15,14 @@
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-versions_file="${repo_root}/scripts/go/versions.env"
+script_name=install-kubernetes-plugin
+# shellcheck source=scripts/go/common.sh
+source "${repo_root}/scripts/go/common.sh"
 plugin_bin="${repo_root}/.tools/plugins/kubernetes/pulumi-resource-kubernetes"
 pulumi_bin="${repo_root}/.tools/bin/pulumi"
 pulumi_home="${1:-${PULUMI_HOME:-${repo_root}/.work/pulumi-home}}"
 
-log() { printf '[install-kubernetes-plugin] %s\n' "$*"; }
-die() { printf '[install-kubernetes-plugin] ERROR: %s\n' "$*" >&2; exit 1; }
-
-version="$(awk -F= '$1 == "PULUMI_KUBERNETES_VERSION" { v = $2 } END { print v }' "${versions_file}")"
-[[ -n "${version}" ]] || die "PULUMI_KUBERNETES_VERSION is not set in ${versions_file}"
+version="$(read_pin PULUMI_KUBERNETES_VERSION)"
 [[ -x "${plugin_bin}" ]] || die "${plugin_bin} is missing: run scripts/build-kubernetes-plugin.sh"
 [[ -x "${pulumi_bin}" ]] || die "${pulumi_bin} is missing: run scripts/bootstrap-engine.sh"
 
