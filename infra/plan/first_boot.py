@@ -8,7 +8,8 @@ boot only, per boot method, is in docs/okd-install.md ("First boot without site 
 
   ifname=<iface>:<mac>  names the NIC by its planned MAC, so the arguments never depend on how the kernel would
                         name it (PCI slot order differs between hypervisors and machine types)
-  ip=<addr>::<gw>:<netmask>:<hostname>:<iface>:none   the planned address, static (no DHCP attempt)
+  ip=<addr>::<gw>:<netmask>:<hostname>:<iface>:none[:<mtu>]   the planned address, static (no DHCP attempt); the
+                        MTU only when the network's is not Ethernet's 1500 (the keyfile sets the same)
   nameserver=<dns>      one per resolver the node's keyfile names too
   rd.neednet=1          bring the network up in the initramfs even when the config needs no fetch
 """
@@ -21,6 +22,7 @@ from infra.plan.model import NetworkPlan, PlannedNode
 
 # The name the first-boot NIC gets (ifname=): at most 15 characters, outside the kernel's eth*/en* names.
 FIRST_BOOT_INTERFACE = "eaf0"
+ETHERNET_MTU = 1500
 
 
 def first_boot_kargs(node: PlannedNode, network: NetworkPlan) -> tuple[str, ...]:
@@ -29,9 +31,10 @@ def first_boot_kargs(node: PlannedNode, network: NetworkPlan) -> tuple[str, ...]
         return ()
     netmask = IPv4Network(f"0.0.0.0/{network.prefix_length}").netmask
     iface = FIRST_BOOT_INTERFACE
+    mtu = f":{network.mtu}" if network.mtu != ETHERNET_MTU else ""
     return (
         f"ifname={iface}:{node.mac}",
-        f"ip={node.ip}::{network.gateway}:{netmask}:{node.fqdn}:{iface}:none",
+        f"ip={node.ip}::{network.gateway}:{netmask}:{node.fqdn}:{iface}:none{mtu}",
         *(f"nameserver={server}" for server in network.node_dns_servers),
         "rd.neednet=1",
     )

@@ -71,6 +71,12 @@ def test_every_node_of_each_role_boots_with_its_own_planned_address_on_its_own_n
             f"nameserver={s}" for s in plan.network.node_dns_servers]
 
 
+def test_a_jumbo_frame_network_gives_the_first_boot_its_mtu_too():
+    plan = _load("dev", deep_merge(STATIC, {"network": {"mtu": 9000}})).plan
+    node = plan.node("worker-0")
+    assert f"ip={node.ip}::10.42.16.1:255.255.255.0:{node.fqdn}:eaf0:none:9000" in first_boot_kargs(node, plan.network)
+
+
 def test_no_two_nodes_share_a_first_boot_address_or_nic():
     plan = _dev_static().plan
     ips = [next(a for a in first_boot_kargs(n, plan.network) if a.startswith("ip=")).split(":")[0] for n in plan.nodes]
