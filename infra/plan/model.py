@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network
 
+from infra.spec.network import FirstBoot
+
 
 class Role(StrEnum):
     LOAD_BALANCER = "load-balancer"
@@ -81,7 +83,7 @@ class NetworkPlan:
     ntp_servers: tuple[str, ...] = ()  # the site's time servers every node's chrony uses
     # How a node gets its planned address on first boot: "dhcp" (a reservation per MAC) or "static" (first-boot
     # kernel arguments, infra/plan/first_boot.py).
-    first_boot: str = "dhcp"
+    first_boot: FirstBoot = "dhcp"
 
     @property
     def node_dns_servers(self) -> tuple[IPv4Address, ...]:
