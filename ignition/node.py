@@ -16,11 +16,8 @@ KEYFILE_DIR = "/etc/NetworkManager/system-connections"
 
 
 def dns_servers(network: NetworkPlan) -> tuple[IPv4Address, ...]:
-    """libvirt's dnsmasq answers on the gateway of a nat/route network; a bridge uses the site's DNS servers (the
-    planner refuses a bridge network without them)."""
-    if network.mode in ("nat", "route"):
-        return (network.gateway,)
-    return network.dns_servers
+    """The node's resolvers; the plan says which (the first-boot kernel arguments name the same ones)."""
+    return network.node_dns_servers
 
 
 def keyfile_path(network: NetworkPlan) -> str:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from infra.plan.model import ClusterPlan, PlannedNode
+from infra.plan.first_boot import first_boot_kargs
+from infra.plan.model import ClusterPlan, NetworkPlan, PlannedNode
 from infra.plan.roles import role_info
 from infra.spec.os_image import OsImage
 
@@ -166,6 +167,14 @@ def _api_dns_hosts(plan: ClusterPlan) -> tuple[DnsHost, ...]:
     return (DnsHost(plan.network.api_ip, ("api." + plan.domain, "api-int." + plan.domain)),)
 
 
+def kernel_cmdline(os_image: OsImage, node: PlannedNode, network: NetworkPlan) -> str | None:
+    """A directly booted kernel's command line: the image's own, then the node's first-boot network arguments.
+    libvirt hands the kernel this line on every boot, which is what a live/PXE-style kernel reads anyway; the keyfile
+    Ignition writes names the same address, so later boots agree with it."""
+    words = [*(os_image.cmdline.split() if os_image.cmdline else ()), *first_boot_kargs(node, network)]
+    return " ".join(words) or None
+
+
 def _root_volume(plan: ClusterPlan, node: PlannedNode) -> str:
     return f"{node.domain_name}-root.qcow2"
 
@@ -222,7 +231,7 @@ def host_layouts(plan: ClusterPlan, os_image: OsImage, domain_type: str, autosta
                 autostart=start and not disposable,
                 kernel=_resolve(os_image.kernel, project_dir) if os_image.kernel else None,
                 initrd=_resolve(os_image.initrd, project_dir) if os_image.initrd else None,
-                cmdline=os_image.cmdline,
+                cmdline=kernel_cmdline(os_image, node, net) if os_image.kernel else os_image.cmdline,
             ))
         source = os_image.url or _resolve(os_image.path or "", project_dir)
         layouts.append(HostLayout(

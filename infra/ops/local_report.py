@@ -76,6 +76,10 @@ def check_node(node: PlannedNode, plan: ClusterPlan, seen: DomainSeen, probe: Pr
     else:
         if leased != str(node.ip):
             problems.append(f"leased {leased}, planned {node.ip}")
+        # A static first boot proves itself only if the address came from its kernel arguments, not a stray lease.
+        want_source = "static" if plan.network.first_boot == "static" else "dhcp"
+        if probe.ip_source != want_source and (want_source == "static" or probe.ip_source is not None):
+            problems.append(f"address from {probe.ip_source}, planned from {want_source} (eaf:network.firstBoot)")
         if (probe.mac or "").lower() != node.mac:
             problems.append(f"NIC MAC {probe.mac}, planned {node.mac}")
         for name, want in expected_dns(plan).items():

@@ -21,6 +21,7 @@ class ProbeLine:
     dns: dict[str, str | None]
     disk_sha256: str | None
     errors: tuple[str, ...]
+    ip_source: str | None = None  # "dhcp" (a lease) or "static" (first-boot ip= argument); None: an older probe
 
 
 def parse_probe_lines(text: str) -> list[ProbeLine]:
@@ -37,7 +38,7 @@ def parse_probe_lines(text: str) -> list[ProbeLine]:
             mac=data.get("mac"), ip=data.get("ip"), hostname=data.get("hostname"), domain=data.get("domain"),
             ignition_sha256=data.get("ignition_sha256"), ignition_bytes=data.get("ignition_bytes"),
             dns=dict(data.get("dns") or {}), disk_sha256=data.get("disk_sha256"),
-            errors=tuple(data.get("errors") or ()),
+            errors=tuple(data.get("errors") or ()), ip_source=data.get("ip_source"),
         ))
     return lines
 

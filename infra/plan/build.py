@@ -170,6 +170,13 @@ def _check_network(spec: ClusterSpec) -> list[Problem]:
     if net.mode == "bridge" and not net.bridge:
         problems.append(Problem("eaf:network.bridge", net.bridge, "bridge mode needs the name of the host bridge",
                                 "set eaf:network.bridge to the bridge every hypervisor has on the cluster VLAN"))
+    if net.first_boot == "static" and net.mode != "bridge":
+        problems.append(Problem(
+            "eaf:network.firstBoot", net.first_boot,
+            f"a {net.mode} network is libvirt's own: its dnsmasq answers every node's MAC with the planned address "
+            "(the stack reserves each one), so there is no site DHCP to do without",
+            "remove firstBoot (dhcp), or use mode: bridge for a site network without DHCP",
+        ))
     if net.mode == "bridge" and not net.dns_servers:  # the nodes' keyfiles (ignition/node.py) name them
         problems.append(Problem("eaf:network.dnsServers", [], "a bridge network has no libvirt DNS, so the nodes "
                                 "need the site's", "list the DNS servers that hold the cluster's records (api, "
@@ -450,7 +457,7 @@ def build_plan(spec: ClusterSpec, stack: str, okd_release: str | None = None
         name=net.name or cluster, mode=net.mode, bridge=net.bridge, cidr=net.cidr, gateway=gateway,
         prefix_length=net.cidr.prefixlen, mtu=net.mtu, dns_servers=net.dns_servers, domain=spec.cluster.domain,
         api_ip=api_ip, ingress_ip=vips.get("ingress VIP") or (lb_ips[0] if lb_ips else api_ip),
-        bootstrap_ip=_bootstrap_ip(spec, ips), ntp_servers=net.ntp_servers,
+        bootstrap_ip=_bootstrap_ip(spec, ips), ntp_servers=net.ntp_servers, first_boot=net.first_boot,
     )
     nodes = tuple(
         PlannedNode(

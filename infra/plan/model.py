@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network
 
+from infra.spec.network import FirstBoot
+
 
 class Role(StrEnum):
     LOAD_BALANCER = "load-balancer"
@@ -79,6 +81,17 @@ class NetworkPlan:
     # node holds that address.
     bootstrap_ip: IPv4Address | None
     ntp_servers: tuple[str, ...] = ()  # the site's time servers every node's chrony uses
+    # How a node gets its planned address on first boot: "dhcp" (a reservation per MAC) or "static" (first-boot
+    # kernel arguments, infra/plan/first_boot.py).
+    first_boot: FirstBoot = "dhcp"
+
+    @property
+    def node_dns_servers(self) -> tuple[IPv4Address, ...]:
+        """The resolvers a node uses: libvirt's dnsmasq answers on the gateway of a nat/route network; a bridge uses
+        the site's DNS servers (the planner refuses a bridge network without them)."""
+        if self.mode in ("nat", "route"):
+            return (self.gateway,)
+        return self.dns_servers
 
 
 @dataclass(frozen=True)

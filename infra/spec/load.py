@@ -517,6 +517,19 @@ def _pins(spec: ClusterSpec) -> tuple[str | None, OsImage | None, list[Problem]]
     return release, resolved, problems
 
 
+def _first_boot_problems(spec: ClusterSpec, os_image: OsImage | None) -> list[Problem]:
+    """Static first-boot addresses reach a node as kernel arguments: the domain's own command line when libvirt
+    boots the kernel directly. A disk-booted CoreOS image reads them from `ignition.firstboot` on its boot
+    partition, which the program does not write yet (docs/okd-install.md, "First boot without site DHCP")."""
+    if spec.network.first_boot != "static" or os_image is None or os_image.kernel:
+        return []
+    return [Problem("eaf:network.firstBoot", "static",
+                    f"the OS image {os_image.name} boots from its disk, and writing the first-boot arguments into its "
+                    "boot partition's ignition.firstboot is not implemented yet",
+                    "give the site a DHCP reservation per MAC from siteNetworkRecords (firstBoot: dhcp), or boot a "
+                    "kernel directly (eaf:osImage.kernel/initrd/cmdline)")]
+
+
 # -- the stacks on the same baseline --------------------------------------------------------------------------------
 
 
@@ -567,7 +580,7 @@ def load_spec(stack: str, own_config: Mapping[str, Any], project_dir: Path, chec
     if repeated:
         raise ConfigError(stack, problems + repeated)
     release, os_image, more = _pins(spec)
-    problems += more
+    problems += more + _first_boot_problems(spec, os_image)
     plan, more = build_plan(spec, stack, release)
     problems += more
     if plan is not None and check_siblings and layers.baseline is not None:

@@ -9,6 +9,9 @@ from pydantic import Field
 
 from infra.spec.base import InterfaceName, Strict
 
+# How a node gets its planned address on first boot (eaf:network.firstBoot).
+FirstBoot = Literal["dhcp", "static"]
+
 
 class AddressOffsets(Strict):
     """Host numbers inside the CIDR where each role's addresses start (node i gets offset + i), and of the virtual
@@ -47,3 +50,9 @@ class Network(Strict):
     ntp_servers: tuple[str, ...] = Field((), description="the site's NTP servers (host names or addresses) every "
                                          "node's chrony uses; empty: nat/route networks use the gateway, bridge "
                                          "networks must name them")
+    first_boot: FirstBoot = Field(
+        "dhcp", description="how a node gets its planned address on first boot, before Ignition has written its "
+        "static keyfile. dhcp: a DHCP server answers each node's MAC with it (libvirt's on nat/route networks, the "
+        "site's reservations from siteNetworkRecords on a bridge). static: the site runs no DHCP on the bridge; "
+        "each node boots once with kernel arguments for its address (ifname=, ip=, nameserver=, as "
+        "`coreos-installer --firstboot-args` writes them; docs/okd-install.md)")

@@ -90,8 +90,8 @@ class Project:
         return target
 
     def write_stack(self, stack: str, template: str, extra: dict[str, Any] | None = None,
-                    secrets: bool = True) -> Path:
-        document = yaml.safe_load((STACKS_DIR / f"{template}.yaml").read_text(encoding="utf-8"))
+                    secrets: bool = True, stacks_dir: Path = STACKS_DIR) -> Path:
+        document = yaml.safe_load((stacks_dir / f"{template}.yaml").read_text(encoding="utf-8"))
         document["config"].update(extra or {})
         if secrets:
             local = yaml.safe_load((PROJECT_DIR / "Pulumi.local.yaml").read_text(encoding="utf-8"))
@@ -99,7 +99,7 @@ class Project:
             document["encryptionsalt"] = local["encryptionsalt"]
         self._declare(stack, baseline=document["config"].get("eaf:layer") == "baseline")
         path = self.root / f"Pulumi.{stack}.yaml"
-        header = "".join(line + "\n" for line in (STACKS_DIR / f"{template}.yaml").read_text().splitlines()
+        header = "".join(line + "\n" for line in (stacks_dir / f"{template}.yaml").read_text().splitlines()
                          if line.startswith("#"))
         path.write_text(header + yaml.safe_dump(document, sort_keys=False, width=120), encoding="utf-8")
         return path

@@ -3,10 +3,11 @@ planned lease, resolves OKD's names there and read its own Ignition."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 
 from infra.ops.local_report import ABSENT, DomainSeen, check_node, expected_dns, render_table
-from infra.ops.probe import ProbeLine
+from infra.ops.probe import ProbeLine, parse_probe_lines
 from infra.plan.model import ClusterPlan, PlannedNode
 from infra.spec.offline import load_offline
 
@@ -59,3 +60,28 @@ def test_the_table_names_the_host_each_vm_runs_on() -> None:
     table = render_table([check_node(node, _plan(), DomainSeen("running", (node.host,)), _probe(node), IGNITION)])
     header, row = table.splitlines()[:2]
     assert header.split()[:2] == ["vm", "host"] and row.split()[:3] == ["ctrl-2", node.host, "running"]
+
+
+def _static_plan() -> ClusterPlan:
+    plan = _plan()
+    return replace(plan, network=replace(plan.network, first_boot="static"))
+
+
+def test_on_a_static_first_boot_network_a_vm_with_its_address_from_the_ip_argument_agrees() -> None:
+    node = _node("ctrl-1")
+    probe = replace(_probe(node), ip_source="static")
+    check = check_node(node, _static_plan(), DomainSeen("running", (node.host,)), probe, IGNITION)
+    assert check.ok, check.problems
+
+
+def test_on_a_static_first_boot_network_an_address_from_a_dhcp_lease_proves_nothing_and_is_reported() -> None:
+    node = _node("ctrl-1")
+    probe = replace(_probe(node), ip_source="dhcp")
+    check = check_node(node, _static_plan(), DomainSeen("running", (node.host,)), probe, IGNITION)
+    assert check.problems == ("address from dhcp, planned from static (eaf:network.firstBoot)",)
+
+
+def test_the_probe_line_says_where_its_address_came_from() -> None:
+    line = ('EAF-PROBE {"v":1,"seq":1,"mac":"52:54:00:00:00:01","ip":"10.0.0.10/24","hostname":"c.x",'
+            '"domain":"x","ip_source":"static","dns":{},"errors":[]}')
+    assert [p.ip_source for p in parse_probe_lines(line)] == ["static"]

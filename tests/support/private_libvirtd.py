@@ -26,6 +26,14 @@ _PRIVATE_DIRS = {"etc": "/etc/libvirt", "run": "/run/libvirt", "lib": "/var/lib/
 _ANSWER_TIMEOUT_S = 180  # the first call probes QEMU's capabilities: ~8 s idle, much longer on a loaded machine
 
 
+def _mount_namespace(pid: str) -> str | None:
+    """'mnt:[<inode>]' of a process (or "self"); None once it is gone."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/mnt")
+    except OSError:
+        return None
+
+
 class PrivateLibvirtdError(RuntimeError):
     """The private daemon could not be started (the test fails with this, never skips)."""
 
@@ -57,7 +65,11 @@ class PrivateLibvirtd:
             shutil.copytree("/etc/libvirt/nwfilter", self.root / "etc" / "nwfilter", dirs_exist_ok=True)
         self._holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sleep", "infinity"])
         deadline = time.monotonic() + 10
-        while Path(f"/proc/{self._holder.pid}/ns/mnt").resolve() == Path("/proc/self/ns/mnt").resolve():
+        # readlink, not resolve(): resolve() puts each process's own pid in the path, so the two never compared
+        # equal, the wait ended at once, and a bind made before `unshare` had run landed in the machine's namespace
+        # (a deleted test folder stayed mounted over /etc/libvirt, and libvirtd could no longer start).
+        own = _mount_namespace("self")
+        while _mount_namespace(str(self._holder.pid)) in (None, own):
             if self._holder.poll() is not None or time.monotonic() > deadline:
                 raise PrivateLibvirtdError("unshare --mount did not make a mount namespace (needs root)")
             time.sleep(0.05)
