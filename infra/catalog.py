@@ -58,6 +58,19 @@ class OperatorPin(Strict):
     source: str
 
 
+class CatalogPin(Strict):
+    """An OLM catalog a Subscription names as its `source`: one OKD ships (built in), or one the stack adds as a
+    CatalogSource in openshift-marketplace from a pinned index image."""
+
+    built_in: bool = Field(False, alias="builtIn", description="OKD creates it; the stack adds no CatalogSource")
+    image: str | None = Field(None, description="key of apps.images: the index image (only when not built in)")
+    display_name: str = Field(alias="displayName")
+    publisher: str
+    pull_secret: str | None = Field(None, alias="pullSecret",
+                                    description="registry the cluster's pull secret must hold credentials for")
+    evidence: str = Field(description="where the catalog's content for the pinned OKD minor is documented")
+
+
 class ChartPin(Strict):
     """A Helm chart: its published version, the repository production pulls it from, and the archive's sha256."""
 
@@ -70,6 +83,7 @@ class ChartPin(Strict):
 class AppPins(Strict):
     images: dict[str, str]
     operators: dict[str, OperatorPin]
+    catalogs: dict[str, CatalogPin] = {}
     charts: dict[str, ChartPin] = {}
 
 

@@ -23,8 +23,10 @@ _SUFFIXES = {"m": Decimal("0.001"), "": Decimal(1), "k": Decimal(1000), "M": Dec
              "Ti": Decimal(1024) ** 4}
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|Ki|Mi|Gi|Ti)?$")
 # Namespaces OKD itself provides; the apps layer may put objects there without creating them.
-# Both monitoring namespaces come with the cluster (the monitoring operator's namespace manifest).
-PLATFORM_NAMESPACES = frozenset({"openshift-monitoring", "openshift-user-workload-monitoring"})
+# Both monitoring namespaces come with the cluster (the monitoring operator's namespace manifest), and so does
+# OLM's catalog namespace (the marketplace operator's), where the CatalogSources the stack adds live.
+PLATFORM_NAMESPACES = frozenset({"openshift-monitoring", "openshift-user-workload-monitoring",
+                                 "openshift-marketplace"})
 
 
 def quantity(text: str) -> Decimal:

@@ -16,7 +16,7 @@ from pydantic import Field
 from infra.apps import objects as o
 from infra.apps.alert_rules import prometheus_rules
 from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup
-from infra.apps.olm import operator_manifests
+from infra.apps.olm import catalog_sources, operator_manifests
 from infra.catalog import mig_catalogue
 from infra.plan import mig
 from infra.plan.model import ClusterPlan
@@ -100,10 +100,11 @@ def cluster_policy(monitoring: bool) -> dict[str, Any]:
         "apiVersion": "nvidia.com/v1", "kind": "ClusterPolicy",
         "metadata": o.metadata("gpu-cluster-policy", None, APP, "cluster-policy"),
         "spec": {
-            # OKD: drivers are built with the cluster's Driver Toolkit image for the exact node kernel.
+            # No precompiled driver exists for OKD's nodes: the driver is compiled on each node, against the
+            # kernel packages of the release's Driver Toolkit image (image stream openshift/driver-toolkit).
             "operator": {"defaultRuntime": "crio", "use_ocp_driver_toolkit": True},
             "daemonsets": {"updateStrategy": "RollingUpdate"},
-            "driver": {"enabled": True},
+            "driver": {"enabled": True, "usePrecompiled": False},
             "toolkit": {"enabled": True},
             "devicePlugin": {"enabled": True},
             "dcgm": {"enabled": True},
@@ -128,7 +129,9 @@ def build(context: AppContext) -> AppBuild:
     groups = (
         ObjectGroup("namespaces", [o.namespace(nfd_ns, "node-feature-discovery", monitored),
                                    o.namespace(gpu_ns, APP, monitored)]),
-        ObjectGroup("olm", [*operator_manifests("nfd", nfd_ns, "node-feature-discovery", approval),
+        # OKD ships only the community catalog, which has neither operator: the stack adds their catalogs.
+        ObjectGroup("olm", [*catalog_sources(["nfd", "gpu-operator"], APP),
+                            *operator_manifests("nfd", nfd_ns, "node-feature-discovery", approval),
                             *operator_manifests("gpu-operator", gpu_ns, APP, approval)]),
         ObjectGroup("config", [{"apiVersion": "v1", "kind": "ConfigMap",
                                 "metadata": o.metadata(MIG_CONFIG, gpu_ns, APP, "mig"),

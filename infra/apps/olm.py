@@ -10,10 +10,56 @@ from __future__ import annotations
 from typing import Any
 
 from infra.apps import objects as o
-from infra.apps.images import image, operator_pin
+from infra.apps.images import WHERE as IMAGES_WHERE
+from infra.apps.images import image, operator_pin, pinned_images
 from infra.apps.render import static
+from infra.catalog import CatalogPin, versions
+from infra.spec.errors import Problem
 
 MARKETPLACE = "openshift-marketplace"
+CATALOGS_WHERE = "infra/data/versions.yaml apps.catalogs"
+OPERATORS_WHERE = "infra/data/versions.yaml apps.operators"
+
+
+def pinned_catalogs() -> dict[str, CatalogPin]:
+    return versions().apps.catalogs
+
+
+def catalog_sources(pin_names: list[str], app: str) -> list[dict[str, Any]]:
+    """The CatalogSources the named operators' subscriptions need and OKD does not ship, each once."""
+    names = sorted({operator_pin(p).source for p in pin_names})
+    return [_catalog_source(name, pinned_catalogs()[name], app) for name in names
+            if not pinned_catalogs()[name].built_in]
+
+
+def _catalog_source(name: str, pin: CatalogPin, app: str) -> dict[str, Any]:
+    assert pin.image is not None
+    return {"apiVersion": "operators.coreos.com/v1alpha1", "kind": "CatalogSource",
+            "metadata": o.metadata(name, MARKETPLACE, app, "catalog"),
+            # No registryPoll: the index is read once per pod; the subscriptions pin their CSV anyway.
+            "spec": {"sourceType": "grpc", "image": image(pin.image), "displayName": pin.display_name,
+                     "publisher": pin.publisher, "grpcPodConfig": {"securityContextConfig": "restricted"}}}
+
+
+def catalog_problems() -> list[Problem]:
+    """Every subscription names a recorded catalog; every catalog OKD does not ship has a pinned index image."""
+    catalogs, images = pinned_catalogs(), pinned_images()
+    problems = []
+    for name, pin in sorted(versions().apps.operators.items()):
+        if pin.source not in catalogs:
+            problems.append(Problem(f"{OPERATORS_WHERE}.{name}.source", pin.source,
+                                    "not a catalog recorded in apps.catalogs: the subscription would never resolve",
+                                    f"use one of: {', '.join(catalogs) or '(none recorded)'}; or record the catalog"))
+    for name, catalog in sorted(catalogs.items()):
+        if catalog.built_in and catalog.image is not None:
+            problems.append(Problem(f"{CATALOGS_WHERE}.{name}.image", catalog.image,
+                                    "a built-in catalog is OKD's own: the stack adds no CatalogSource for it",
+                                    "drop the image, or set builtIn: false"))
+        elif not catalog.built_in and catalog.image not in images:
+            problems.append(Problem(f"{CATALOGS_WHERE}.{name}.image", catalog.image,
+                                    f"the index image must be a key of {IMAGES_WHERE}",
+                                    f"add the index image to {IMAGES_WHERE} and name its key here"))
+    return problems
 
 
 def operator_manifests(pin_name: str, ns: str, app: str, approval: str, all_namespaces: bool = False

@@ -34,6 +34,10 @@ class TritonSettings(AppSettings):
     mig_profile: str | None = Field("3g.40gb", description="MIG slice per replica; null: one whole GPU")
     min_replicas: int = Field(1, ge=1)
     max_replicas: int = Field(4, ge=1)
+    notebook_mig_reserve: int = Field(
+        1, ge=0, description="slices of migProfile Triton must leave to the notebook profiles that request the same "
+                             "slice (ACCEL-AI's 40 GB profile): maxReplicas + this <= the slices the GPU workers "
+                             "offer; Triton's namespace quota holds it to maxReplicas")
     queue_latency_target_ms: float = Field(50, gt=0, description="average queue time per request to scale at")
     requests_per_second_per_replica: float = Field(100, gt=0, description="throughput one replica serves")
     keda_namespace: DnsLabel = "keda"
@@ -59,9 +63,22 @@ def throughput_query(ns: str) -> str:
     return f'sum(rate(nv_inference_request_success{{namespace="{ns}"}}[1m]))'
 
 
+def gpu_resource(settings: TritonSettings) -> str:
+    """The extended resource one replica requests: its MIG slice, or one whole GPU."""
+    return o.mig_resource(settings.mig_profile) if settings.mig_profile else "nvidia.com/gpu"
+
+
+def slice_quota(settings: TritonSettings) -> dict[str, Any]:
+    """Triton's namespace may hold at most maxReplicas of its slices, whatever scales it: the rest stay for the
+    notebooks (the check below keeps notebookMigReserve of them free)."""
+    return {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": o.metadata("gpu-slices", settings.namespace,
+                                                                                APP, "quota"),
+            "spec": {"hard": {f"requests.{gpu_resource(settings)}": str(settings.max_replicas)}}}
+
+
 def _server(settings: TritonSettings) -> list[dict[str, Any]]:
     ns = settings.namespace
-    extra = {o.mig_resource(settings.mig_profile): 1} if settings.mig_profile else {"nvidia.com/gpu": 1}
+    extra = {gpu_resource(settings): 1}
     pod = {
         "metadata": {"labels": o.labels(APP, DEPLOYMENT)},
         "spec": {
@@ -87,11 +104,14 @@ def _server(settings: TritonSettings) -> list[dict[str, Any]]:
         },
     }
     objects = [
+        slice_quota(settings),
         o.pvc("model-repository", ns, APP, f"{settings.model_repository_gib}Gi", ["ReadWriteMany"],
               settings.model_repository_storage_class),
         # No `replicas`: the ScaledObject owns the replica count; the first rollout starts with one.
+        # No surge: a rollout at maxReplicas would need one slice above the quota; replace one replica at a time.
         {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": o.metadata(DEPLOYMENT, ns, APP, DEPLOYMENT),
-         "spec": {"selector": {"matchLabels": o.selector(APP, DEPLOYMENT)}, "template": pod}},
+         "spec": {"selector": {"matchLabels": o.selector(APP, DEPLOYMENT)}, "template": pod,
+                  "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}}},
         o.service(DEPLOYMENT, ns, APP, DEPLOYMENT, [("http", 8000, 8000), ("grpc", 8001, 8001),
                                                    ("metrics", 8002, 8002)]),
     ]
@@ -196,6 +216,14 @@ def problems(context: AppContext) -> list[Problem]:
                         f"GPU workers: {_gpu_workers(context.plan)} (their GPUs: eaf:nodes.gpuWorkers.gpusPerNode; "
                         "their cut: eaf:nodes.gpuWorkers.migLayout)",
                         f"set maxReplicas <= {offered[settings.mig_profile]}, or give the GPU workers more GPUs")]
+    free = offered[settings.mig_profile] - settings.max_replicas
+    if free < settings.notebook_mig_reserve:
+        return [Problem("eaf:apps.triton.maxReplicas", settings.max_replicas,
+                        f"Triton could take {settings.max_replicas} of the {offered[settings.mig_profile]} "
+                        f"{settings.mig_profile} slice(s), leaving {free} to the notebook profiles, but "
+                        f"eaf:apps.triton.notebookMigReserve keeps {settings.notebook_mig_reserve} for them",
+                        f"set maxReplicas <= {offered[settings.mig_profile] - settings.notebook_mig_reserve}, "
+                        "or lower eaf:apps.triton.notebookMigReserve")]
     return []
 
 

@@ -119,6 +119,19 @@ def test_triton_min_above_max_is_refused():
     assert "eaf:apps.triton" in message and "minReplicas 3 is above maxReplicas 2" in message
 
 
+def test_triton_taking_every_40gb_slice_from_the_notebooks_is_refused():
+    message = _problems("prod-a", {"apps": {"triton": {"maxReplicas": 4}}})
+    assert "eaf:apps.triton.maxReplicas = 4" in message, message
+    assert "leaving 0 to the notebook profiles" in message and "notebookMigReserve keeps 1" in message, message
+    assert "set maxReplicas <= 3, or lower eaf:apps.triton.notebookMigReserve" in message, message
+
+
+def test_a_larger_notebook_reserve_lowers_what_triton_may_take():
+    message = _problems("dev", {"apps": {"triton": {"notebookMigReserve": 4}}})
+    assert "Triton could take 4 of the 7 3g.40gb slice(s), leaving 3" in message, message
+    assert "set maxReplicas <= 3" in message, message
+
+
 def test_mlflow_without_keycloak_is_refused():
     message = _problems("dev", {"apps": {"keycloak": {"enabled": False}}})
     assert "eaf:apps.mlflow.enabled" in message and "MLflow is reached only through Keycloak login" in message

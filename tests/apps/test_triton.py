@@ -15,11 +15,15 @@ def _scaled_object(stack: str, overrides=None) -> dict:
     return next(r.inputs for r in run.resources if r.type == "kubernetes:keda.sh/v1alpha1:ScaledObject")
 
 
+# prod's GPU workers offer four 40 GB slices: Triton scales to three, one stays for the ACCEL-AI profile.
+MAX_REPLICAS = {"dev": 4, "prod-a": 3, "prod-b": 3}
+
+
 @pytest.mark.parametrize("stack", DEPLOYED_STACKS)
-def test_triton_scales_between_one_and_four_replicas_on_latency_and_throughput(stack):
+def test_triton_scales_between_one_and_its_slice_share_on_latency_and_throughput(stack):
     spec = _scaled_object(stack)["spec"]
     assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "tritonserver"}
-    assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (1, 4)
+    assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (1, MAX_REPLICAS[stack])
     triggers = {t["name"]: t for t in spec["triggers"]}
     latency, throughput = triggers["queue-latency-ms"], triggers["requests-per-second"]
     assert latency["metricType"] == "Value" and latency["metadata"]["threshold"] == "50"
@@ -56,3 +60,20 @@ def test_keda_reads_only_the_triton_namespace_metrics():
     assert {"pods"} <= {r for rule in role["rules"] for r in rule["resources"]}
     scaled = named(manifests, "ScaledObject", "tritonserver", "triton")["spec"]["triggers"][0]["metadata"]
     assert scaled["serverAddress"].endswith(":9092"), "the tenancy port confines queries to one namespace"
+
+
+@pytest.mark.parametrize("stack", DEPLOYED_STACKS)
+def test_the_namespace_quota_holds_triton_to_its_maximum_of_40gb_slices(stack):
+    quota = named(manifests_for(stack), "ResourceQuota", "gpu-slices", "triton")
+    assert quota["spec"]["hard"] == {"requests.nvidia.com/mig-3g.40gb": str(MAX_REPLICAS[stack])}
+
+
+def test_a_rollout_replaces_replicas_without_a_slice_above_the_quota():
+    strategy = named(manifests_for("prod-a"), "Deployment", "tritonserver", "triton")["spec"]["strategy"]
+    assert strategy == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
+
+
+def test_a_whole_gpu_triton_is_held_to_its_maximum_of_gpus():
+    run = run_stack("dev", overrides={"apps": {"triton": {"migProfile": None, "maxReplicas": 2}}})
+    quota = next(r.inputs for r in run.resources if r.type == "kubernetes:core/v1:ResourceQuota")
+    assert quota["spec"]["hard"] == {"requests.nvidia.com/gpu": "2"}
