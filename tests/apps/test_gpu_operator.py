@@ -128,3 +128,10 @@ def test_a_node_with_another_layout_gets_its_own_label_and_mig_config():
     config = yaml.safe_load(groups["config"][0]["data"]["config.yaml"])
     assert config["mig-configs"]["whole-gpu"] == [{"devices": "all", "mig-enabled": True,
                                                    "mig-devices": {"7g.80gb": 1}}]
+
+
+def test_the_driver_is_compiled_on_each_node_with_the_clusters_driver_toolkit():
+    # NVIDIA publishes no precompiled driver for OKD's FCOS or SCOS nodes.
+    policy = named(manifests_for("dev"), "ClusterPolicy", "gpu-cluster-policy")["spec"]
+    assert policy["driver"] == {"enabled": True, "usePrecompiled": False}
+    assert policy["operator"]["use_ocp_driver_toolkit"] is True
