@@ -66,8 +66,8 @@ class CatalogPin(Strict):
     image: str | None = Field(None, description="key of apps.images: the index image (only when not built in)")
     display_name: str = Field(alias="displayName")
     publisher: str
-    pull_secret: str | None = Field(None, alias="pullSecret",
-                                    description="registry the cluster's pull secret must hold credentials for")
+    authenticated_registry: str | None = Field(
+        None, description="registry the cluster's global pull secret must hold credentials for (docs/gpu-on-okd.md)")
     evidence: str = Field(description="where the catalog's content for the pinned OKD minor is documented")
 
 

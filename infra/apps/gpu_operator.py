@@ -1,5 +1,9 @@
 """NVIDIA GPU operator + Node Feature Discovery through OLM, MIG layouts per GPU worker (mixed strategy).
 
+OKD's only catalog (community-operators) has neither operator: their subscriptions name the catalogs the stack adds
+as CatalogSources from pinned index images (versions.yaml apps.catalogs; docs/gpu-on-okd.md). No precompiled driver
+exists for OKD's nodes, so the ClusterPolicy has the driver compiled on each node with the Driver Toolkit.
+
 The MIG manager reads the named layouts from our mig-parted ConfigMap (built from infra/data/mig-layouts.yaml) and
 cuts each node's GPUs as its `nvidia.com/mig.config` label says. The labels are set here, with one server-side-apply
 `NodePatch` per GPU worker after install-complete: the plan knows which node gets which layout, the patch touches

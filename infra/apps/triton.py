@@ -221,7 +221,8 @@ def problems(context: AppContext) -> list[Problem]:
         return [Problem("eaf:apps.triton.maxReplicas", settings.max_replicas,
                         f"Triton could take {settings.max_replicas} of the {offered[settings.mig_profile]} "
                         f"{settings.mig_profile} slice(s), leaving {free} to the notebook profiles, but "
-                        f"eaf:apps.triton.notebookMigReserve keeps {settings.notebook_mig_reserve} for them",
+                        f"eaf:apps.triton.notebookMigReserve keeps {settings.notebook_mig_reserve} for them; the "
+                        f"slices: {_gpu_workers(context.plan)}",
                         f"set maxReplicas <= {offered[settings.mig_profile] - settings.notebook_mig_reserve}, "
                         "or lower eaf:apps.triton.notebookMigReserve")]
     return []

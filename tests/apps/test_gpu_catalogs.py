@@ -78,9 +78,9 @@ def test_the_added_catalogs_are_the_index_of_the_pinned_okd_minor():
             assert versions().apps.images[catalog.image].endswith(f":v{release_minor}"), name
 
 
-def test_the_added_catalogs_name_the_registry_the_pull_secret_must_cover():
+def test_the_added_catalogs_name_the_registry_the_clusters_pull_credentials_must_cover():
     added = {n: c for n, c in versions().apps.catalogs.items() if not c.built_in}
-    assert {c.pull_secret for c in added.values()} == {"registry.redhat.io"}
+    assert {c.authenticated_registry for c in added.values()} == {"registry.redhat.io"}
     assert all(versions().apps.images[c.image].startswith("registry.redhat.io/") for c in added.values())
 
 
