@@ -76,7 +76,8 @@ def test_only_known_okd_and_operator_kinds_escape_the_schemas(stack):
         ("machineconfiguration.openshift.io", "MachineConfig"),
         ("monitoring.coreos.com", "PrometheusRule"),
         ("monitoring.coreos.com", "ServiceMonitor"), ("nfd.openshift.io", "NodeFeatureDiscovery"),
-        ("nvidia.com", "ClusterPolicy"), ("operators.coreos.com", "OperatorGroup"),
+        ("nvidia.com", "ClusterPolicy"), ("operators.coreos.com", "CatalogSource"),
+        ("operators.coreos.com", "OperatorGroup"),
         ("operators.coreos.com", "Subscription"), ("route.openshift.io", "Route"),
     ], f"{stack}: unexpected unchecked kinds {unchecked}"
     assert {g for g, _ in unchecked} <= set(OKD_OR_OPERATOR_GROUPS)
