@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import Field
 
 from infra.apps import objects as o
-from infra.apps import postgres
+from infra.apps import postgres, storage
 from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup, OidcClient, SecretNeed
 from infra.apps.credentials import KEYCLOAK_UPSTREAM_SECRET
 from infra.apps.images import image
@@ -170,7 +170,10 @@ def build(context: AppContext) -> AppBuild:
     assert context.plan is not None and context.credentials is not None and context.catalog is not None
     credentials = context.credentials
     clients = tuple(c for d in context.apps.enabled() for c in d.oidc_clients(context))
-    args = KeycloakArgs(context.apps.keycloak, context.plan.domain, tuple(sorted(context.catalog.groups)), clients,
+    # The database claim names its class: the app's setting, else the stack's default (infra/apps/storage.py).
+    settings = context.apps.keycloak.model_copy(update={
+        "db_storage_class": storage.class_for(context.apps, context.apps.keycloak.db_storage_class)})
+    args = KeycloakArgs(settings, context.plan.domain, tuple(sorted(context.catalog.groups)), clients,
                         credentials.derived("keycloak-admin"), credentials.derived("keycloak-db"),
                         credentials.stack_secret(KEYCLOAK_UPSTREAM_SECRET), context.apps.monitoring.enabled)
     namespace, *objects = manifests(args)

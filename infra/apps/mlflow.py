@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import Field
 
-from infra.apps import keycloak, postgres
+from infra.apps import keycloak, postgres, storage
 from infra.apps import objects as o
 from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup, OidcClient
 from infra.apps.images import image
@@ -134,7 +134,12 @@ def manifests(args: MlflowArgs) -> list[dict[str, Any]]:
 def build(context: AppContext) -> AppBuild:
     assert context.plan is not None and context.credentials is not None
     credentials, domain = context.credentials, context.plan.domain
-    args = MlflowArgs(context.apps.mlflow, domain, keycloak.issuer(context.apps.keycloak, domain),
+    # Claims name their class: the app's setting, else the stack's default class (infra/apps/storage.py).
+    mlflow = context.apps.mlflow
+    settings = mlflow.model_copy(update={
+        "db_storage_class": storage.class_for(context.apps, mlflow.db_storage_class),
+        "artifacts_storage_class": storage.class_for(context.apps, mlflow.artifacts_storage_class)})
+    args = MlflowArgs(settings, domain, keycloak.issuer(context.apps.keycloak, domain),
                       credentials.derived(CLIENT_SECRET_PURPOSE), credentials.derived("mlflow-cookie-secret", 32),
                       credentials.derived("mlflow-db"), context.apps.monitoring.enabled)
     namespace, *objects = manifests(args)
