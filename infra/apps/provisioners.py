@@ -142,7 +142,7 @@ def _nfs_plugin(args: list[str], mounts: list[dict[str, Any]]) -> dict[str, Any]
             "volumeMounts": mounts}
 
 
-def nfs_manifests(nfs: NfsProvisioner, ns: str, default: bool) -> list[dict[str, Any]]:
+def nfs_manifests(nfs: NfsProvisioner, ns: str, default: bool, cluster: str) -> list[dict[str, Any]]:
     controller, node = "csi-nfs-controller", "csi-nfs-node"
     socket = f"{NFS_PLUGIN_DIR}/csi.sock"
     small = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}}
@@ -199,23 +199,24 @@ def nfs_manifests(nfs: NfsProvisioner, ns: str, default: bool) -> list[dict[str,
                   "template": controller_pod}},
         {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": o.metadata(node, ns, APP, node),
          "spec": {"selector": {"matchLabels": o.selector(APP, node)}, "template": node_pod}},
-        # One sub-directory per claim, named after it, so an operator finds a user's home on the export.
+        # One sub-directory per claim, named after its cluster and itself, so an operator finds a user's home on the
+        # export, and prod-a and prod-b can share one export without ever writing into each other's volumes.
         storage_class(NFS_CLASS, NFS_DRIVER,
                       {"server": nfs.server, "share": nfs.share,
-                       "subDir": "${pvc.metadata.namespace}/${pvc.metadata.name}"},
+                       "subDir": f"{cluster}/${{pvc.metadata.namespace}}/${{pvc.metadata.name}}"},
                       nfs.reclaim_policy, "Immediate", default, nfs.mount_options),
     ]
 
 
-def manifests(local: LocalVolumes | None, nfs: NfsProvisioner | None, default: str | None, ns: str
-              ) -> list[dict[str, Any]]:
+def manifests(local: LocalVolumes | None, nfs: NfsProvisioner | None, default: str | None, ns: str,
+              cluster: str) -> list[dict[str, Any]]:
     """The provisioners the stack configures, and the privileged-SCC ClusterRole their accounts share."""
     if local is None and nfs is None:
         return []
     return [
         o.role("eaf-storage-privileged-scc", None, APP, [o.use_scc("privileged")]),
         *(local_manifests(local, ns, default == LOCAL_CLASS) if local is not None else []),
-        *(nfs_manifests(nfs, ns, default == NFS_CLASS) if nfs is not None else []),
+        *(nfs_manifests(nfs, ns, default == NFS_CLASS, cluster) if nfs is not None else []),
     ]
 
 

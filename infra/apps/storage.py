@@ -172,6 +172,7 @@ def flavour_mounts(flavour: Flavour, settings: StorageSettings) -> tuple[list[di
 class StorageArgs:
     settings: StorageSettings
     consumers: tuple[str, ...]  # namespaces whose pods mount CVMFS and NFS
+    cluster: str  # the cluster's name: its directory on the NFS provisioner's export
 
 
 def _host_path(name: str, path: str, kind: str | None = None) -> dict[str, Any]:
@@ -320,7 +321,8 @@ def manifests(args: StorageArgs) -> list[dict[str, Any]]:
                   "security.openshift.io/scc.podSecurityLabelSync": "false"}
     settings = args.settings
     objects = [o.namespace(ns, APP, privileged), *_cvmfs_driver(settings),
-               *provisioners.manifests(settings.local, settings.nfs_provisioner, settings.default_class, ns)]
+               *provisioners.manifests(settings.local, settings.nfs_provisioner, settings.default_class, ns,
+                                       args.cluster)]
     for consumer in args.consumers:
         objects += consumer_claims(args.settings, consumer)
     return objects
@@ -329,10 +331,11 @@ def manifests(args: StorageArgs) -> list[dict[str, Any]]:
 def build(context: AppContext) -> AppBuild:
     """The driver and classes in the storage namespace; the claims in every namespace whose pods mount them (those
     namespaces are their apps' own: each claim waits for its namespace)."""
+    assert context.plan is not None
     settings: StorageSettings = context.apps.storage
     consumers = tuple(sorted(getattr(context.apps, d.key).namespace
                              for d in context.apps.enabled() if d.mounts_storage))
-    namespace, *objects = manifests(StorageArgs(settings, consumers))
+    namespace, *objects = manifests(StorageArgs(settings, consumers, context.plan.cluster_name))
     return AppBuild((ObjectGroup("namespaces", [namespace]), ObjectGroup("objects", objects)),
                     outputs={"cvmfsRepositories": list(settings.cvmfs_repositories),
                              "nfsAreas": [area.name for area in settings.nfs],

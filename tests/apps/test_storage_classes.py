@@ -52,18 +52,20 @@ def test_databases_are_on_the_workers_disks_and_shared_data_on_the_site_export(s
     assert default["metadata"]["annotations"][DEFAULT_ANNOTATION] == "true"
 
 
-def test_each_prod_cluster_provisions_on_its_own_export():
+def test_prod_clusters_share_one_export_each_in_its_own_directory():
     shares = {stack: named(manifests_for(stack), "StorageClass", "eaf-nfs")["parameters"]
               for stack in ("prod-a", "prod-b")}
-    assert shares["prod-a"]["share"] == "/eaf/prod-a" and shares["prod-b"]["share"] == "/eaf/prod-b"
-    assert shares["prod-a"]["server"] == "eafnfs.fnal.gov"
+    assert shares["prod-a"]["server"] == shares["prod-b"]["server"] == "eafnfs.fnal.gov"
+    assert shares["prod-a"]["share"] == shares["prod-b"]["share"] == "/eaf/prod"
+    assert shares["prod-a"]["subDir"] == "eaf-prod-a/${pvc.metadata.namespace}/${pvc.metadata.name}"
+    assert shares["prod-b"]["subDir"] == "eaf-prod-b/${pvc.metadata.namespace}/${pvc.metadata.name}"
 
 
 def test_nfs_class_is_the_csi_nfs_driver_keeping_volumes_and_one_directory_per_claim():
     storage_class = named(manifests_for("dev"), "StorageClass", "eaf-nfs")
     assert storage_class["provisioner"] == "nfs.csi.k8s.io"
     assert storage_class["parameters"] == {"server": "eafnfs.fnal.gov", "share": "/eaf/dev",
-                                           "subDir": "${pvc.metadata.namespace}/${pvc.metadata.name}"}
+                                           "subDir": "eaf-dev/${pvc.metadata.namespace}/${pvc.metadata.name}"}
     assert storage_class["reclaimPolicy"] == "Retain", "deleting a claim must never erase a home"
     assert storage_class["mountOptions"] == ["nfsvers=4.1", "hard"]
 
@@ -116,7 +118,7 @@ def test_a_shared_claim_on_node_local_volumes_is_refused():
 
 
 def test_a_default_class_whose_provisioner_is_not_configured_is_refused():
-    message = _problems("prod-a", {"nfsProvisioner": None})
+    message = _problems("prod-a", {"nfsProvisioner": None})  # the baseline's, taken away by the stack
     assert "eaf:apps.storage.defaultClass = 'eaf-nfs'" in message
     assert "the stack defines no such class (it defines: ['eaf-local'])" in message
     assert "set eaf:apps.storage.nfsProvisioner" in message
