@@ -22,6 +22,7 @@ from infra.apps import objects as o
 from infra.apps import postgres, storage
 from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup, OidcClient, SecretNeed
 from infra.apps.credentials import KEYCLOAK_UPSTREAM_SECRET
+from infra.apps.exposure import TlsSettings, exposure
 from infra.apps.images import image
 from infra.spec.apps import AppSettings, Compute, Oidc, compute
 from infra.spec.base import DnsLabel, DnsName
@@ -66,6 +67,7 @@ class KeycloakArgs:
     db_password: Any
     upstream_secret: Any
     monitoring: bool = False
+    tls: TlsSettings = TlsSettings()
 
     @property
     def hostname(self) -> str:
@@ -194,7 +196,7 @@ def manifests(args: KeycloakArgs) -> list[dict[str, Any]]:
          "spec": {"replicas": 1, "strategy": {"type": "Recreate"},
                   "selector": {"matchLabels": o.selector(APP, "keycloak")}, "template": pod}},
         o.service("keycloak", ns, APP, "keycloak", [("http", 8080, 8080)]),
-        o.route("keycloak", ns, APP, args.hostname, "keycloak", "http"),
+        exposure("keycloak", ns, APP, args.hostname, "keycloak", "http", args.cluster_domain, args.tls),
         *([o.service_monitor("keycloak", ns, APP, "keycloak", "http", "/metrics")] if args.monitoring else []),
     ]
 
@@ -208,7 +210,8 @@ def build(context: AppContext) -> AppBuild:
         "db_storage_class": storage.class_for(context.apps, context.apps.keycloak.db_storage_class)})
     args = KeycloakArgs(settings, context.plan.domain, tuple(sorted(context.catalog.groups)), clients,
                         credentials.derived("keycloak-admin"), credentials.derived("keycloak-db"),
-                        credentials.stack_secret(KEYCLOAK_UPSTREAM_SECRET), context.apps.monitoring.enabled)
+                        credentials.stack_secret(KEYCLOAK_UPSTREAM_SECRET), context.apps.monitoring.enabled,
+                        context.apps.tls)
     namespace, *objects = manifests(args)
     url = f"https://{args.hostname}"
     return AppBuild((ObjectGroup("namespaces", [namespace]), ObjectGroup("objects", objects)),

@@ -22,8 +22,8 @@ def test_the_realm_has_an_mlflow_client_whose_secret_the_proxy_uses(stack):
     manifests = manifests_for(stack)
     (client,) = [c for c in _realm(stack)["clients"] if c["clientId"] == "mlflow"]
     assert client["publicClient"] is False and client["standardFlowEnabled"] is True
-    cluster = {"dev": "eaf-dev", "prod-a": "eaf-prod-a", "prod-b": "eaf-prod-b"}[stack]
-    assert client["redirectUris"] == [f"https://mlflow.apps.{cluster}.fnal.gov/oauth2/callback"]
+    host = {"dev": "mlflow.apps.eaf-dev.fnal.gov", "prod-a": "mlflow.eaf.fnal.gov", "prod-b": "mlflow.eaf.fnal.gov"}
+    assert client["redirectUris"] == [f"https://{host[stack]}/oauth2/callback"]
     proxy_secret = named(manifests, "Secret", "mlflow-oidc", "mlflow")["stringData"]["client-secret"]
     assert client["secret"] == proxy_secret and len(proxy_secret) == 64
 
@@ -98,13 +98,15 @@ def test_mlflow_listens_only_on_localhost_behind_the_oauth2_proxy():
     assert command[command.index("--host") + 1] == "127.0.0.1"
     assert "ports" not in containers["mlflow"], "MLflow's own port must not be exposed"
     proxy = containers["oauth2-proxy"]["args"]
-    assert "--oidc-issuer-url=https://keycloak.apps.eaf-prod-a.fnal.gov/realms/eaf" in proxy
+    assert "--oidc-issuer-url=https://keycloak.eaf.fnal.gov/realms/eaf" in proxy
     assert "--upstream=http://127.0.0.1:5000" in proxy
     assert {a.split("=", 1)[1] for a in proxy if a.startswith("--allowed-group=")} == {
         "cms", "dune", "fife", "astro", "accel-ai"}
     service = named(manifests, "Service", "mlflow", "mlflow")
     assert [p["targetPort"] for p in service["spec"]["ports"]] == [4180, 44180], "the proxy and its metrics only"
-    route = named(manifests, "Route", "mlflow", "mlflow")
+    (path,) = named(manifests, "Ingress", "mlflow", "mlflow")["spec"]["rules"][0]["http"]["paths"]
+    assert path["backend"]["service"] == {"name": "mlflow", "port": {"name": "http"}}, "only the proxy's login port"
+    route = named(manifests_for("dev"), "Route", "mlflow", "mlflow")
     assert route["spec"]["port"] == {"targetPort": "http"}, "the Route reaches only the proxy's login port"
 
 
