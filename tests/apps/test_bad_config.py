@@ -62,7 +62,6 @@ def test_a_duplicate_profile_slug_is_refused():
 
 def test_an_unpinned_image_is_refused_before_anything_is_created(monkeypatch):
     from infra.apps import images
-
     from infra.spec import siblings
 
     pinned = {**images.pinned_images(), "notebook-fife": "harbor.fnal.gov/eaf/notebook-fife:latest"}
