@@ -11,9 +11,10 @@ from typing import Any
 
 from pydantic import Field
 
-from infra.apps import keycloak, postgres
+from infra.apps import keycloak, postgres, storage
 from infra.apps import objects as o
 from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup, OidcClient
+from infra.apps.exposure import TlsSettings, exposure
 from infra.apps.images import image
 from infra.spec.apps import AppSettings, Compute, Range, compute
 from infra.spec.base import DnsLabel, DnsName
@@ -59,6 +60,7 @@ class MlflowArgs:
     cookie_secret: Any  # 32 characters
     db_password: Any
     monitoring: bool = False
+    tls: TlsSettings = TlsSettings()
 
     @property
     def hostname(self) -> str:
@@ -126,7 +128,7 @@ def manifests(args: MlflowArgs) -> list[dict[str, Any]]:
          "spec": {"replicas": 1, "strategy": {"type": "Recreate"},
                   "selector": {"matchLabels": o.selector(APP, "mlflow")}, "template": pod}},
         o.service("mlflow", ns, APP, "mlflow", [("http", 80, PROXY_PORT), ("metrics", METRICS_PORT, METRICS_PORT)]),
-        o.route("mlflow", ns, APP, args.hostname, "mlflow", "http"),
+        exposure("mlflow", ns, APP, args.hostname, "mlflow", "http", args.cluster_domain, args.tls),
         *([o.service_monitor("mlflow", ns, APP, "mlflow", "metrics", "/metrics")] if args.monitoring else []),
     ]
 
@@ -134,9 +136,14 @@ def manifests(args: MlflowArgs) -> list[dict[str, Any]]:
 def build(context: AppContext) -> AppBuild:
     assert context.plan is not None and context.credentials is not None
     credentials, domain = context.credentials, context.plan.domain
-    args = MlflowArgs(context.apps.mlflow, domain, keycloak.issuer(context.apps.keycloak, domain),
+    # Claims name their class: the app's setting, else the stack's default class (infra/apps/storage.py).
+    mlflow = context.apps.mlflow
+    settings = mlflow.model_copy(update={
+        "db_storage_class": storage.class_for(context.apps, mlflow.db_storage_class),
+        "artifacts_storage_class": storage.class_for(context.apps, mlflow.artifacts_storage_class)})
+    args = MlflowArgs(settings, domain, keycloak.issuer(context.apps.keycloak, domain),
                       credentials.derived(CLIENT_SECRET_PURPOSE), credentials.derived("mlflow-cookie-secret", 32),
-                      credentials.derived("mlflow-db"), context.apps.monitoring.enabled)
+                      credentials.derived("mlflow-db"), context.apps.monitoring.enabled, context.apps.tls)
     namespace, *objects = manifests(args)
     url = f"https://{args.hostname}"
     return AppBuild((ObjectGroup("namespaces", [namespace]), ObjectGroup("objects", objects)),

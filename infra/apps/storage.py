@@ -4,6 +4,8 @@ CVMFS: one StorageClass per repository (the driver's `repository` parameter), an
 read-only PVC per repository, so a notebook mounts exactly the repositories of its flavour at /cvmfs/<repo>.
 NFS (/nashome, /uscms/home, /uscms/data...): a statically provisioned PV per area and consumer namespace, bound to
 its PVC by claimRef, so no other claim can take it.
+The apps' own claims (homes, the hub DB, Postgres, MLflow artifacts, Triton models) bind through the classes of
+infra/apps/provisioners.py; `claim_problems` checks that each names a class the stack has, before anything deploys.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import Field
+from pydantic.alias_generators import to_camel
 
 from infra.apps import objects as o
+from infra.apps import provisioners
 from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup
 from infra.apps.images import image
 from infra.spec.apps import AppSettings, Flavour
 from infra.spec.base import DnsLabel, DnsName, Strict
+from infra.spec.errors import Problem
 
 APP = "eaf-storage"
 CVMFS_DRIVER = "cvmfs.csi.cern.ch"
@@ -47,6 +52,88 @@ class StorageSettings(AppSettings):
     cvmfs_http_proxy: str = Field("DIRECT", description="CVMFS_HTTP_PROXY, e.g. the site squid")
     cvmfs_cache_gib: int = Field(20, alias="cvmfsCacheGiB", gt=0)
     nfs: tuple[NfsArea, ...] = ()
+    local: provisioners.LocalVolumes | None = Field(None, description="class eaf-local: volumes on the workers' "
+                                                    "data disks (local-path-provisioner)")
+    nfs_provisioner: provisioners.NfsProvisioner | None = Field(None, description="class eaf-nfs: volumes on a site "
+                                                                "NFS export (csi-driver-nfs)")
+    default_class: provisioners.ClassName | None = Field(None, description="the class of claims that name none")
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The dynamic StorageClasses this stack defines."""
+        return provisioners.classes(self.local, self.nfs_provisioner) if self.enabled else ()
+
+
+def class_for(apps: Any, storage_class: str | None) -> str | None:
+    """The class a claim names: its app's setting, else the stack's default class (None: neither is set, which
+    `claim_problems` refuses for enabled apps)."""
+    return storage_class if storage_class is not None else apps.storage.default_class if apps.storage.enabled \
+        else None
+
+
+@dataclass(frozen=True)
+class ClaimSetting:
+    """An app setting that chooses the StorageClass of the app's claims, and the access mode those claims ask."""
+
+    app: str  # AppDefinition.key
+    field: str  # attribute of the app's settings
+    access_mode: str
+    what: str
+    access_mode_field: str | None = None  # the app's setting of the mode, where it has one
+
+    def mode(self, settings: Any) -> str:
+        return getattr(settings, self.access_mode_field) if self.access_mode_field else self.access_mode
+
+
+# Every dynamically provisioned claim of the apps layer, by the setting that chooses its class.
+CLAIM_SETTINGS = (
+    ClaimSetting("jupyterhub", "home_storage_class", "ReadWriteOnce", "users' homes and the hub database",
+                 "home_access_mode"),
+    ClaimSetting("keycloak", "db_storage_class", "ReadWriteOnce", "Keycloak's Postgres"),
+    ClaimSetting("mlflow", "db_storage_class", "ReadWriteOnce", "MLflow's Postgres"),
+    ClaimSetting("mlflow", "artifacts_storage_class", "ReadWriteOnce", "MLflow's artifacts"),
+    ClaimSetting("triton", "model_repository_storage_class", "ReadWriteMany", "Triton's model repository"),
+)
+
+
+def _config_path(app_key: str, settings: Any, field: str) -> str:
+    alias = type(settings).model_fields[field].alias or field
+    return f"eaf:apps.{to_camel(app_key)}.{alias}"
+
+
+def claim_problems(apps: Any) -> list[Problem]:
+    """Each enabled app's claims must bind: their class exists in the stack (or the stack's default class does)
+    and it gives the claim's access mode. A claim of no existing class stays Pending, and its pod with it."""
+    storage: StorageSettings = apps.storage
+    problems: list[Problem] = []
+    if storage.enabled and storage.default_class is not None and storage.default_class not in storage.classes:
+        section = "local" if storage.default_class == provisioners.LOCAL_CLASS else "nfsProvisioner"
+        problems.append(Problem("eaf:apps.storage.defaultClass", storage.default_class,
+                                f"the stack defines no such class (it defines: {list(storage.classes) or 'none'})",
+                                f"set eaf:apps.storage.{section}, or name one of the defined classes"))
+    enabled = {d.key for d in apps.enabled()}
+    for setting in CLAIM_SETTINGS:
+        if setting.app not in enabled:
+            continue
+        settings = getattr(apps, setting.app)
+        chosen = getattr(settings, setting.field)
+        path = _config_path(setting.app, settings, setting.field)
+        if chosen is None and class_for(apps, None) is None:
+            problems.append(Problem(path, None, f"{setting.what}: no class named and the stack has no default "
+                                    "class, so the claim would stay Pending",
+                                    "set eaf:apps.storage.defaultClass (with eaf:apps.storage.local or "
+                                    "nfsProvisioner), or name a class here"))
+            continue
+        name = class_for(apps, chosen)
+        if name not in storage.classes:
+            problems.append(Problem(path, name, f"{setting.what}: the stack defines no StorageClass {name!r} (it "
+                                    f"defines: {list(storage.classes) or 'none'}), so the claim would stay Pending",
+                                    "name eaf-local or eaf-nfs and configure it under eaf:apps.storage"))
+        elif setting.mode(settings) not in provisioners.ACCESS_MODES[name]:
+            problems.append(Problem(path, name, f"{setting.what} need {setting.mode(settings)}, which {name} cannot "
+                                    f"give (only {sorted(provisioners.ACCESS_MODES[name])})",
+                                    f"name {provisioners.NFS_CLASS} here"))
+    return problems
 
 
 def cvmfs_class(repo: str) -> str:
@@ -85,6 +172,7 @@ def flavour_mounts(flavour: Flavour, settings: StorageSettings) -> tuple[list[di
 class StorageArgs:
     settings: StorageSettings
     consumers: tuple[str, ...]  # namespaces whose pods mount CVMFS and NFS
+    cluster: str  # the cluster's name: its directory on the NFS provisioner's export
 
 
 def _host_path(name: str, path: str, kind: str | None = None) -> dict[str, Any]:
@@ -231,7 +319,10 @@ def manifests(args: StorageArgs) -> list[dict[str, Any]]:
     ns = args.settings.namespace
     privileged = {"pod-security.kubernetes.io/enforce": "privileged",
                   "security.openshift.io/scc.podSecurityLabelSync": "false"}
-    objects = [o.namespace(ns, APP, privileged), *_cvmfs_driver(args.settings)]
+    settings = args.settings
+    objects = [o.namespace(ns, APP, privileged), *_cvmfs_driver(settings),
+               *provisioners.manifests(settings.local, settings.nfs_provisioner, settings.default_class, ns,
+                                       args.cluster)]
     for consumer in args.consumers:
         objects += consumer_claims(args.settings, consumer)
     return objects
@@ -240,13 +331,15 @@ def manifests(args: StorageArgs) -> list[dict[str, Any]]:
 def build(context: AppContext) -> AppBuild:
     """The driver and classes in the storage namespace; the claims in every namespace whose pods mount them (those
     namespaces are their apps' own: each claim waits for its namespace)."""
+    assert context.plan is not None
     settings: StorageSettings = context.apps.storage
     consumers = tuple(sorted(getattr(context.apps, d.key).namespace
                              for d in context.apps.enabled() if d.mounts_storage))
-    namespace, *objects = manifests(StorageArgs(settings, consumers))
+    namespace, *objects = manifests(StorageArgs(settings, consumers, context.plan.cluster_name))
     return AppBuild((ObjectGroup("namespaces", [namespace]), ObjectGroup("objects", objects)),
                     outputs={"cvmfsRepositories": list(settings.cvmfs_repositories),
-                             "nfsAreas": [area.name for area in settings.nfs]})
+                             "nfsAreas": [area.name for area in settings.nfs],
+                             "storageClasses": list(settings.classes), "defaultStorageClass": settings.default_class})
 
 
 DEFINITION = AppDefinition(key="storage", settings=StorageSettings, description="CVMFS CSI driver and NFS areas",

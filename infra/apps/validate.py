@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Set
 
-from infra.apps import images, olm
+from infra.apps import images, olm, storage, tls
 from infra.apps.app import AppContext, Credentials, SecretNeed
 from infra.apps.catalog import load_catalog
 from infra.apps.credentials import APPS_SECRET_KEY
@@ -34,6 +34,7 @@ def app_problems(apps, plan: ClusterPlan | None, present_secrets: Set[str] | Non
     if not enabled:
         return []
     problems = images.image_problems(images.pinned_images()) + olm.catalog_problems()
+    problems += storage.claim_problems(apps) + tls.hostname_problems(apps, plan)
     if present_secrets is not None:
         needs = [*([APPS_KEY_NEED] if any(d.uses_credentials for d in enabled) else []),
                  *(need for d in enabled for need in d.secrets)]

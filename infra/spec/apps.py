@@ -96,3 +96,6 @@ class Oidc(Strict):
     username_claim: str = "preferred_username"
     groups_claim: str = Field("groups", description="claim of the userinfo that lists the user's groups")
     scopes: tuple[str, ...] = ("openid", "profile", "email")
+    jwks_url: str | None = Field(None, pattern=r"^https://[^\s/]+(/[^\s]*)?$",
+                                 description="https URL of the issuer's signing keys (JWKS), e.g. PingFederate's "
+                                 "<issuer>/pf/JWKS: a broker (Keycloak) checks the ID tokens' signatures with them")

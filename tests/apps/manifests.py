@@ -15,7 +15,8 @@ from tests.harness import Registered, StackRun, run_stack
 # Kinds that only exist on OKD (platform APIs) or once an operator's CSV has installed its CRDs: not checkable
 # by a vanilla API server, nor by kubernetes-validate's built-in schemas.
 OKD_OR_OPERATOR_GROUPS = ("route.openshift.io", "operators.coreos.com", "monitoring.coreos.com", "nvidia.com",
-                          "nfd.openshift.io", "keda.sh", "machineconfiguration.openshift.io")
+                          "nfd.openshift.io", "keda.sh", "machineconfiguration.openshift.io",
+                          "cert-manager.io")
 # Namespaces the apps layer puts objects into but OKD itself creates (the API tier creates them for real first).
 PLATFORM_NAMESPACES = ("openshift-monitoring", "openshift-user-workload-monitoring")
 

@@ -62,9 +62,12 @@ def test_a_duplicate_profile_slug_is_refused():
 
 def test_an_unpinned_image_is_refused_before_anything_is_created(monkeypatch):
     from infra.apps import images
+    from infra.spec import siblings
 
     pinned = {**images.pinned_images(), "notebook-fife": "harbor.fnal.gov/eaf/notebook-fife:latest"}
     monkeypatch.setattr(images, "pinned_images", lambda: pinned)
+    # prod-b validates its sibling prod-a too: that result, made with the bad pin, must not outlive this test.
+    monkeypatch.setattr(siblings, "_loaded", {})
     message = _problems("prod-b")
     assert "infra/data/versions.yaml apps.images.notebook-fife" in message
     assert "unpinned image: tag 'latest' moves with every push" in message

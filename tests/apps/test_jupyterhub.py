@@ -152,7 +152,7 @@ def test_idle_culler_runs_as_a_hub_service_with_only_its_scopes(executed_hub_con
 
 def test_hub_is_reached_through_an_okd_route_to_the_proxy():
     route = named(manifests_for("prod-b"), "Route", "jupyterhub", "jupyterhub")
-    assert route["spec"]["host"] == "jupyter.apps.eaf-prod-b.fnal.gov"
+    assert route["spec"]["host"] == "jupyter.eaf.fnal.gov", "the facility name (Pulumi.prod.yaml)"
     assert route["spec"]["to"]["name"] == "proxy-public"
     assert route["spec"]["tls"]["termination"] == "edge"
 

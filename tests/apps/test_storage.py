@@ -11,7 +11,8 @@ from tests.harness import DEPLOYED_STACKS
 @pytest.mark.parametrize("stack", DEPLOYED_STACKS)
 def test_each_cvmfs_repository_has_a_storage_class_and_a_read_only_claim_for_notebooks(stack):
     manifests = manifests_for(stack)
-    classes = {m["metadata"]["name"]: m for m in manifests if m["kind"] == "StorageClass"}
+    classes = {m["metadata"]["name"]: m for m in manifests
+               if m["kind"] == "StorageClass" and m["metadata"]["name"].startswith("cvmfs-")}
     assert "cvmfs-cms-cern-ch" in classes and len(classes) == 10, f"{stack}: {sorted(classes)}"
     for name, storage_class in classes.items():
         assert storage_class["provisioner"] == "cvmfs.csi.cern.ch", name

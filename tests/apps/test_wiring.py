@@ -28,9 +28,10 @@ def test_the_cluster_provider_and_so_every_app_object_waits_for_the_install_to_c
 @pytest.mark.parametrize("stack", DEPLOYED_STACKS)
 def test_each_app_is_its_own_component(stack):
     components = sorted(r.type for r in run_for(stack).resources if r.type.startswith("eaf:apps:"))
+    tls = ["eaf:apps:Tls"] if stack != "dev" else []  # certificates for the prod clusters' facility names
     assert components == ["eaf:apps:DaskGateway", "eaf:apps:GpuOperator", "eaf:apps:JupyterHub", "eaf:apps:Keycloak",
                           "eaf:apps:Mlflow", "eaf:apps:Monitoring", "eaf:apps:NodeSettings", "eaf:apps:Storage",
-                          "eaf:apps:Triton"]
+                          *tls, "eaf:apps:Triton"]
 
 
 def test_the_local_stack_registers_no_app_object():
@@ -77,9 +78,9 @@ def test_the_apps_output_is_empty_when_there_is_no_cluster():
 def test_the_apps_output_names_each_apps_address():
     assert run_for("prod-a").outputs["apps"] == {
         "daskGateway": "http://traefik.dask-gateway.svc:80",
-        "grafana": "https://grafana.apps.eaf-prod-a.fnal.gov",
-        "jupyterhub": "https://jupyter.apps.eaf-prod-a.fnal.gov",
-        "keycloak": "https://keycloak.apps.eaf-prod-a.fnal.gov",
-        "mlflow": "https://mlflow.apps.eaf-prod-a.fnal.gov",
+        "grafana": "https://grafana.eaf.fnal.gov",
+        "jupyterhub": "https://jupyter.eaf.fnal.gov",
+        "keycloak": "https://keycloak.eaf.fnal.gov",
+        "mlflow": "https://mlflow.eaf.fnal.gov",
         "triton": "http://tritonserver.triton.svc:8000",
     }

@@ -8,8 +8,10 @@ here fails with what is missing.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import shutil
 import subprocess
 import time
 import urllib.request
@@ -19,7 +21,9 @@ from ipaddress import ip_address, ip_network
 
 import pytest
 from kubernetes import client as k8s_client
+from kubernetes import utils as k8s_utils
 
+from tests.apps.manifests import manifests_for
 from tests.support.apiserver import REPO_ROOT, report_line
 from tests.support.kube_node import LocalKubeCluster, missing_prerequisites
 from tests.support.pod_diagnostics import describe_unhealthy_pods, diagnose_on_failure
@@ -280,6 +284,87 @@ def test_claim_is_bound_by_the_default_storage_class_and_written_by_a_pod(cluste
     # The provisioner made the volume's directory on the node; the pod's write is there.
     proofs = list(cluster.local_path_dir.glob("*/proof"))
     assert [p.read_text().strip() for p in proofs] == ["written-by-writer"]
+
+
+def _stack_local_path_objects(cluster: LocalKubeCluster, volume_dir) -> list[dict]:
+    """The dev stack's own eaf-local objects (infra/apps/provisioners.py) as the stack builds them, but with this
+    node's images (the same pinned local-path-provisioner, built from its Go module) and volume directory."""
+    wanted = {("Namespace", "eaf-storage"), ("ServiceAccount", "local-path-provisioner"),
+              ("ClusterRole", "eaf-storage-privileged-scc"), ("RoleBinding", "local-path-provisioner-privileged-scc"),
+              ("ClusterRole", "eaf-local-path-provisioner"), ("ClusterRoleBinding", "eaf-local-path-provisioner"),
+              ("Role", "local-path-provisioner"), ("RoleBinding", "local-path-provisioner"),
+              ("ConfigMap", "local-path-config"), ("Deployment", "local-path-provisioner"),
+              ("StorageClass", "eaf-local")}
+    objects = [copy.deepcopy(m) for m in manifests_for("dev") if (m["kind"], m["metadata"]["name"]) in wanted]
+    assert sorted((m["kind"], m["metadata"]["name"]) for m in objects) == sorted(wanted)
+    helper = cluster.images.busybox.ref
+    for obj in objects:
+        if obj["kind"] == "Deployment":
+            (container,) = obj["spec"]["template"]["spec"]["containers"]
+            container["image"] = cluster.images.local_path_provisioner.ref
+            command = container["command"]
+            command[command.index("--helper-image") + 1] = helper
+        if obj["kind"] == "ConfigMap":
+            config = json.loads(obj["data"]["config.json"])
+            assert config["nodePathMap"][0]["paths"] == ["/var/mnt/eaf-local"]
+            config["nodePathMap"][0]["paths"] = [str(volume_dir)]
+            obj["data"]["config.json"] = json.dumps(config)
+            pod = json.loads(obj["data"]["helperPod.yaml"])
+            pod["spec"]["containers"][0]["image"] = helper
+            obj["data"]["helperPod.yaml"] = json.dumps(pod)
+    return objects
+
+
+def _scale(api: k8s_client.ApiClient, namespace: str, name: str, replicas: int) -> None:
+    apps = k8s_client.AppsV1Api(api)
+    apps.patch_namespaced_deployment_scale(name, namespace, {"spec": {"replicas": replicas}})
+    _wait_for(lambda: (apps.read_namespaced_deployment(name, namespace).status.available_replicas or 0) == replicas,
+              f"{namespace}/{name} at {replicas} replicas")
+
+
+def test_a_claim_of_the_stacks_eaf_local_class_binds_through_the_stacks_own_provisioner(cluster, api, namespace):
+    core = k8s_client.CoreV1Api(api)
+    volume_dir = cluster.local_path_dir.parent / "eaf-local"
+    volume_dir.mkdir()
+    objects = _stack_local_path_objects(cluster, volume_dir)
+    # The node's own add-on answers to the same provisioner name: it is stopped, so only the stack's can bind.
+    _scale(api, "local-path-storage", "local-path-provisioner", 0)
+    try:
+        for obj in objects:
+            k8s_utils.create_from_dict(api, obj)
+        _wait_for(lambda: (k8s_client.AppsV1Api(api).read_namespaced_deployment(
+            "local-path-provisioner", "eaf-storage").status.available_replicas or 0) == 1,
+            "the stack's local-path-provisioner available")
+        claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "db"},
+                 "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "eaf-local",
+                          "resources": {"requests": {"storage": "1Gi"}}}}
+        core.create_namespaced_persistent_volume_claim(namespace, claim)
+        script = "echo db-on-$(hostname) > /data/proof && cat /data/proof"
+        with diagnose_on_failure(api, [namespace, "eaf-storage"]):
+            log = _run_to_completion(api, namespace, _pod("db-writer", _busybox(cluster), script, volumes=["db"]))
+        assert log.strip() == "db-on-db-writer"
+        bound = core.read_namespaced_persistent_volume_claim("db", namespace)
+        assert bound.status.phase == "Bound"
+        volume = core.read_persistent_volume(bound.spec.volume_name)
+        assert volume.spec.storage_class_name == "eaf-local"
+        assert volume.spec.persistent_volume_reclaim_policy == "Retain", "deleting the claim keeps the database"
+        assert [p.read_text().strip() for p in volume_dir.glob("*/proof")] == ["db-on-db-writer"]
+    finally:
+        core.delete_namespaced_pod("db-writer", namespace, grace_period_seconds=0)
+        _wait_for(lambda: not _exists(lambda: core.read_namespaced_pod("db-writer", namespace)), "db-writer gone")
+        core.delete_namespaced_persistent_volume_claim("db", namespace)
+        for pv in core.list_persistent_volume().items:
+            if pv.spec.storage_class_name == "eaf-local":
+                core.delete_persistent_volume(pv.metadata.name)
+        rbac, storage = k8s_client.RbacAuthorizationV1Api(api), k8s_client.StorageV1Api(api)
+        storage.delete_storage_class("eaf-local")
+        rbac.delete_cluster_role_binding("eaf-local-path-provisioner")
+        rbac.delete_cluster_role("eaf-local-path-provisioner")
+        rbac.delete_cluster_role("eaf-storage-privileged-scc")
+        core.delete_namespace("eaf-storage")
+        _wait_for(lambda: not _exists(lambda: core.read_namespace("eaf-storage")), "namespace eaf-storage gone")
+        _scale(api, "local-path-storage", "local-path-provisioner", 1)
+        shutil.rmtree(volume_dir)
 
 
 # -- diagnostics ---------------------------------------------------------------------------------------------------

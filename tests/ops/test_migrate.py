@@ -136,8 +136,8 @@ def test_execute_moves_production_to_the_spare(tmp_path: Path, engine_project: P
         assert (destination / relative).read_bytes() == content, relative
     assert (destination / f"{OLD_SPARE_FILE[0]}.eaf-kept-m1").read_bytes() == OLD_SPARE_FILE[1]
     assert _snapshot(source) == source_before  # the active side is only read
-    assert ZoneFileSwitch(zone).records() == {"jupyter.eaf.fnal.gov": "jupyter.apps.eaf-prod-b.fnal.gov",
-                                              "grafana.eaf.fnal.gov": "grafana.apps.eaf-prod-b.fnal.gov"}
+    assert ZoneFileSwitch(zone).records() == {f"{name}.eaf.fnal.gov": f"{name}.apps.eaf-prod-b.fnal.gov"
+                                              for name in ("jupyter", "grafana", "keycloak", "mlflow")}
     assert (_role(engine_project, "prod-a"), _role(engine_project, "prod-b")) == ("spare", "active")
     # `config set --path` changed one value: the stack file keeps its comments and layout.
     first_lines = (PROJECT_DIR / "Pulumi.prod-a.yaml").read_text(encoding="utf-8").splitlines()[:2]
