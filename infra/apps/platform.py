@@ -68,15 +68,28 @@ def _group(manifest: dict[str, Any]) -> str:
     return api.split("/")[0] if "/" in api else ""
 
 
-def route_as_ingress(route: dict[str, Any], ingress_class: str) -> dict[str, Any]:
-    """An OKD Route as the Ingress that serves the same host: TLS at the ingress controller with its default
-    certificate (as the Route's edge termination uses the router's wildcard one), one path to the same Service port.
-    The router's own annotations (haproxy.router.openshift.io/...) mean nothing to another controller."""
-    metadata = dict(route["metadata"])
+def _without_router_annotations(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The router's own annotations (haproxy.router.openshift.io/..., route.openshift.io/...) mean nothing to
+    another ingress controller."""
+    metadata = dict(metadata)
     annotations = {k: v for k, v in (metadata.pop("annotations", None) or {}).items()
-                   if ".openshift.io/" not in k}
+                   if "openshift.io/" not in k}
     if annotations:
         metadata["annotations"] = annotations
+    return metadata
+
+
+def ingress_for_class(ingress: dict[str, Any], ingress_class: str) -> dict[str, Any]:
+    """An Ingress for OKD's router (class openshift-default: those with their own certificate) as one for the
+    cluster's own ingress controller; its TLS section, certificate Secret included, stays."""
+    return {**ingress, "metadata": _without_router_annotations(ingress["metadata"]),
+            "spec": {**ingress["spec"], "ingressClassName": ingress_class}}
+
+
+def route_as_ingress(route: dict[str, Any], ingress_class: str) -> dict[str, Any]:
+    """An OKD Route as the Ingress that serves the same host: TLS at the ingress controller with its default
+    certificate (as the Route's edge termination uses the router's wildcard one), one path to the same Service port."""
+    metadata = _without_router_annotations(route["metadata"])
     spec = route["spec"]
     host = spec["host"]
     port = spec["port"]["targetPort"]
@@ -94,7 +107,7 @@ def for_platform(plan: AppsPlan, platform: Platform, ingress_class: str | None) 
     rules = platform_rules(platform)
     left_out: list[LeftOut] = []
     counts: dict[tuple[str, str], int] = {}
-    routes = 0
+    routes = ingresses = 0
     builds = []
     for definition, build in plan.builds:
         config_key = definition.config_key
@@ -118,10 +131,14 @@ def for_platform(plan: AppsPlan, platform: Platform, ingress_class: str | None) 
                     assert ingress_class is not None, "validated: platform kubernetes names its ingressClass"
                     kept.append(route_as_ingress(manifest, ingress_class))
                     routes += 1
+                elif _kind(manifest) == INGRESS and ingress_class is not None and platform != "okd":
+                    kept.append(ingress_for_class(manifest, ingress_class))
+                    ingresses += 1
                 else:
                     kept.append(manifest)
             groups.append(replace(group, manifests=kept))  # empty groups stay, so `after` still holds
         builds.append((definition, replace(build, groups=tuple(groups))))
     left_out += [LeftOut(f"{n} {kind}", rules.left_out[group]) for (group, kind), n in sorted(counts.items())]
-    mapped = (f"{routes} Route -> Ingress (class {ingress_class})",) if routes else ()
+    mapped = ((f"{routes} Route -> Ingress (class {ingress_class})",) if routes else ()) + (
+        (f"{ingresses} Ingress of OKD's router -> class {ingress_class}",) if ingresses else ())
     return PlatformPlan(replace(plan, builds=tuple(builds)), tuple(left_out), mapped)

@@ -98,3 +98,16 @@ def test_a_route_annotation_of_the_okd_router_does_not_follow_it_to_the_ingress(
              "spec": {"host": "hub.example.org", "to": {"kind": "Service", "name": "proxy-public"},
                       "port": {"targetPort": "http"}}}
     assert route_as_ingress(route, "nginx")["metadata"]["annotations"] == {"example.org/owner": "eaf"}
+
+
+def test_on_kubernetes_an_ingress_for_okds_router_goes_to_the_stacks_class_with_its_certificate():
+    ingresses = [_manifest(r) for r in apps_resources(apps_only("prod-b", KUBERNETES))
+                 if _manifest(r)["kind"] == "Ingress"]
+    own = {_manifest(r)["metadata"]["name"]: _manifest(r) for r in apps_resources(run_for("prod-b"))
+           if _manifest(r)["kind"] == "Ingress"}
+    assert own, "prod-b exposes facility names through Ingresses with their own certificates"
+    for ingress in ingresses:
+        assert ingress["spec"]["ingressClassName"] == "nginx"
+        assert "route.openshift.io/termination" not in ingress["metadata"].get("annotations", {})
+        if ingress["metadata"]["name"] in own:
+            assert ingress["spec"]["tls"] == own[ingress["metadata"]["name"]]["spec"]["tls"]
