@@ -18,6 +18,7 @@ from infra.apps import objects as o
 from infra.apps import remote_write as rw
 from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup, SecretNeed
 from infra.apps.dashboards import DATASOURCE, DashboardContext, dashboard_files
+from infra.apps.exposure import TlsSettings, exposure
 from infra.apps.images import image
 from infra.spec.apps import AppSettings, Compute, compute
 from infra.spec.base import DnsLabel, DnsName
@@ -45,10 +46,15 @@ class MonitoringArgs:
     cluster_name: str = ""
     hub_namespace: str = "jupyterhub"
     remote_write_credential: Any = None  # pulumi.Input[str]; set when settings.remote_write is
+    tls: TlsSettings | None = None  # a facility name outside *.apps gets its certificate through it
 
     @property
     def hostname(self) -> str:
-        return self.settings.grafana_hostname or f"grafana.apps.{self.cluster_domain}"
+        return grafana_hostname(self.settings, self.cluster_domain)
+
+
+def grafana_hostname(settings: MonitoringSettings, cluster_domain: str) -> str:
+    return settings.grafana_hostname or f"grafana.apps.{cluster_domain}"
 
 
 def cluster_monitoring_config(remote_write: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -161,7 +167,8 @@ def manifests(args: MonitoringArgs) -> list[dict[str, Any]]:
         {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": o.metadata("grafana", ns, APP, "grafana"),
          "spec": {"replicas": 1, "selector": {"matchLabels": o.selector(APP, "grafana")}, "template": pod}},
         o.service("grafana", ns, APP, "grafana", [("http", 3000, 3000)]),
-        o.route("grafana", ns, APP, args.hostname, "grafana", "http"),
+        (exposure("grafana", ns, APP, args.hostname, "grafana", "http", args.cluster_domain, args.tls)
+         if args.tls is not None else o.route("grafana", ns, APP, args.hostname, "grafana", "http")),
     ]
 
 
@@ -172,7 +179,7 @@ def build(context: AppContext) -> AppBuild:
                   else None)
     args = MonitoringArgs(settings, context.plan.domain, context.credentials.derived("grafana-admin"),
                           cluster_name=context.plan.cluster_name, hub_namespace=context.apps.jupyterhub.namespace,
-                          remote_write_credential=credential)
+                          remote_write_credential=credential, tls=context.apps.tls)
     namespace, *objects = manifests(args)
     url = f"https://{args.hostname}"
     return AppBuild((ObjectGroup("namespaces", [namespace]), ObjectGroup("objects", objects)),

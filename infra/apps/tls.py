@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from infra.apps import keycloak, mlflow
+from infra.apps import keycloak, mlflow, monitoring
 from infra.apps import objects as o
 from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup
 from infra.apps.exposure import TlsSettings, needs_certificate, secret_name
@@ -28,11 +28,12 @@ class Exposed:
     hostname: Callable[[Any, str], str]  # (apps settings, cluster domain) -> hostname
 
 
-# The apps whose public entry goes through `exposure` below. JupyterHub and Grafana still register Routes with the
-# router's certificate: they join this table when their modules call `exposure`.
+# The apps whose public entry goes through `exposure` below. JupyterHub still registers a Route with the
+# router's certificate: it joins this table when its module calls `exposure`.
 EXPOSED = (
     Exposed("keycloak", "keycloak", lambda apps, domain: keycloak.hostname(apps.keycloak, domain)),
     Exposed("mlflow", "mlflow", lambda apps, domain: mlflow.hostname(apps.mlflow, domain)),
+    Exposed("monitoring", "grafana", lambda apps, domain: monitoring.grafana_hostname(apps.monitoring, domain)),
 )
 
 

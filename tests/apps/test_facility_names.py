@@ -84,3 +84,14 @@ def test_a_facility_name_without_cert_manager_is_refused():
 def test_tls_without_the_sites_issuer_is_refused():
     message = _problems("prod-a", {"tls": {"issuer": None}})
     assert "eaf:apps.tls.issuer" in message and "set eaf:apps.tls.issuer" in message
+
+
+@pytest.mark.parametrize("stack", PROD)
+def test_grafanas_facility_name_is_served_with_its_own_certificate(stack):
+    manifests = manifests_for(stack)
+    certificate = named(manifests, "Certificate", "grafana", "eaf-monitoring")
+    assert certificate["spec"]["dnsNames"] == ["grafana.eaf.fnal.gov"]
+    ingress = named(manifests, "Ingress", "grafana", "eaf-monitoring")
+    assert ingress["spec"]["tls"] == [{"hosts": ["grafana.eaf.fnal.gov"], "secretName": "grafana-tls"}]
+    assert not [m for m in manifests if m["kind"] == "Route" and m["metadata"]["name"] == "grafana"]
+
