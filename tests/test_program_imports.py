@@ -22,13 +22,15 @@ for stack in %r:
     run_stack(stack)
     imported[stack] = sorted(set(sys.modules) - loaded)
     loaded = set(sys.modules)
-print(json.dumps(imported))
+print(json.dumps({"imported": imported, "libvirt": "libvirt" in sys.modules}))
 """
 
 
-def test_an_evaluation_after_prepare_process_imports_no_module():
+def test_an_evaluation_after_prepare_process_imports_no_module_and_never_libvirt():
     result = subprocess.run([sys.executable, "-c", _PROBE % (STACKS,)], cwd=PROJECT_DIR, capture_output=True,
                             text=True, check=False, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    imported = json.loads(result.stdout.strip().splitlines()[-1])
-    assert imported == {stack: [] for stack in STACKS}, f"add these to infra.program.EVALUATION_MODULES: {imported}"
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found["imported"] == {stack: [] for stack in STACKS}, \
+        f"add these to infra.program.EVALUATION_MODULES: {found['imported']}"
+    assert found["libvirt"] is False, "libvirt was imported while the program ran"
