@@ -63,17 +63,15 @@ def evaluate(stack: str, workers: int | None, gpu_workers: int | None) -> dict[s
     """One evaluation in this process (the child's side of the benchmark)."""
     started = time.process_time()
     import pulumi
-    import pulumi_kubernetes  # noqa: F401 - the apps stage's provider, imported as `pulumi up` would
     from pulumi.runtime import settings
     from pulumi.runtime.mocks import MockMonitor
     from pulumi.runtime.proto import resource_pb2
 
     import infra.program as program
-    from infra.libvirt.native import backend  # noqa: F401
     from tests.harness import STATE_HOOKS, stack_config
     from tests.support.scale import scaled
 
-    program.prepare_process()
+    program.prepare_process()  # as __main__.py: loads every module the evaluation uses, then tunes the collector
     imported = time.process_time()
     overrides = scaled(workers, gpu_workers) if workers is not None else None
     count = {"resources": 0}

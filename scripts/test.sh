@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (the README's, and what .ci/run calls): set-up, lint, then every test tier,
 # the real ones included (libvirtd + TCG VMs, ignition-validate, virt-xml-validate, the Pulumi engine, a real
-# kube-apiserver). `--unit` runs lint + the fast tests only: Debian packages and the virtualenv, no Go builds,
+# kube-apiserver). `--unit` runs lint + the fast tests only, on two workers: Debian packages and the virtualenv, no Go builds,
 # no daemons (the mocks, the validators, libvirt's in-process test driver).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,7 +12,8 @@ if [ "${1:-}" = "--unit" ]; then
   bash scripts/install-system-packages.sh
   bash scripts/setup-venv.sh
   .venv/bin/ruff check .
-  exec .venv/bin/python -m pytest -m "not real" -q "$@"
+  # Two workers (pytest-xdist): the machine's two cores; `-n 0` (or any later -n) in "$@" overrides it.
+  exec .venv/bin/python -m pytest -m "not real" -q -n 2 "$@"
 fi
 
 bash scripts/setup.sh

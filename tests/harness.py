@@ -206,6 +206,19 @@ def run_stack(stack: str, overrides: Mapping[str, Any] | None = None,
     return run
 
 
+_UNMODIFIED_RUNS: dict[str, StackRun] = {}
+
+
+def unmodified_run(stack: str) -> StackRun:
+    """The run of `stack` as its stack file stands, made once per test process and shared by every read-only test
+    (the `stack_runs` fixture, `tests.apps.manifests.run_for`): a whole-stack run costs about a second of CPU, and
+    dozens of tests read the same four. Tests must not change what it holds; one that needs a run of its own (a
+    determinism check, a monkeypatched layer, overrides) calls `run_stack`."""
+    if stack not in _UNMODIFIED_RUNS:
+        _UNMODIFIED_RUNS[stack] = run_stack(stack)
+    return _UNMODIFIED_RUNS[stack]
+
+
 def _record_outputs(run: StackRun, values: dict[str, Any], secret: dict[str, bool]) -> None:
     run.outputs.update(values)
     run.secret_outputs.update(key for key, is_secret in secret.items() if is_secret)

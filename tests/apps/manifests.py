@@ -7,10 +7,9 @@ so what is checked is exactly what `pulumi up` would send. Patches of existing o
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
-from tests.harness import Registered, StackRun, run_stack
+from tests.harness import Registered, StackRun, unmodified_run
 
 # Kinds that only exist on OKD (platform APIs) or once an operator's CSV has installed its CRDs: not checkable
 # by a vanilla API server, nor by kubernetes-validate's built-in schemas.
@@ -48,9 +47,8 @@ def _manifest(resource: Registered) -> dict[str, Any]:
     return manifest
 
 
-@cache
 def run_for(stack: str) -> StackRun:
-    return run_stack(stack)
+    return unmodified_run(stack)
 
 
 def apps_resources(run: StackRun) -> list[Registered]:

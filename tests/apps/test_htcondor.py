@@ -66,8 +66,8 @@ def test_profiles_without_a_pool_mount_nothing_of_htcondor():
                            if any(v["name"].startswith("htcondor") for v in p["kubespawner_override"]["volumes"])]
 
 
-def test_htcondor_is_off_unless_a_stack_turns_it_on():
-    run = run_stack("dev")
+def test_htcondor_is_off_unless_a_stack_turns_it_on(stack_runs):
+    run = stack_runs("dev")
     assert not [r.urn for r in run.resources if "htcondor" in r.name or r.type == "eaf:apps:Htcondor"]
 
 

@@ -20,8 +20,8 @@ def _chrony_conf(machine_config: dict) -> str:
     return decode_data_url(file["contents"]["source"]).decode()
 
 
-def test_each_machine_config_pool_gets_chrony_from_the_stacks_time_servers():
-    configs = _machine_configs(run_stack("dev"))
+def test_each_machine_config_pool_gets_chrony_from_the_stacks_time_servers(stack_runs):
+    configs = _machine_configs(stack_runs("dev"))
     assert sorted(configs) == ["99-master-eaf-chrony", "99-worker-eaf-chrony"]
     for name, config in configs.items():
         role = name.split("-")[1]

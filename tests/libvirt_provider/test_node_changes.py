@@ -3,12 +3,32 @@ keeps its URN (so Pulumi never replaces it by rename) and, for libvirt objects, 
 
 from __future__ import annotations
 
+from functools import cache
+
 import pytest
 
-from tests.libvirt_provider.support import LIBVIRT_TYPES, NODE, PROVIDER_TYPE, StackRun, provider_run
+from tests.libvirt_provider.support import (
+    LIBVIRT_TYPES,
+    NODE,
+    PROVIDER_TYPE,
+    StackRun,
+    cached_provider_run,
+    provider_run,
+)
 
 # Resources of these types make up the machines; a change of their inputs would update or replace a VM.
 MACHINE_TYPES = (*LIBVIRT_TYPES, PROVIDER_TYPE, NODE, "eaf:libvirt:HypervisorHost")
+
+
+# Each changed stack is run once and read by every test of that change (the runs are never modified).
+@cache
+def _without_worker_2(stack: str) -> StackRun:
+    return provider_run(stack, {"nodes": {"workers": {"count": 2}}})
+
+
+@cache
+def _without_bootstrap(stack: str) -> StackRun:
+    return provider_run(stack, {"nodes": {"bootstrap": {"enabled": False}}})
 
 
 def _node_urns(run: StackRun, node: str) -> set[str]:
@@ -29,7 +49,7 @@ def _changed_machine_inputs(before: StackRun, after: StackRun) -> dict[str, list
 
 
 def test_adding_a_worker_adds_only_that_workers_resources():
-    before = provider_run("local")
+    before = cached_provider_run("local")
     after = provider_run("local", {"nodes": {"workers": {"count": 3}}})
     added = {r.urn for r in after.resources} - {r.urn for r in before.resources}
     removed = {r.urn for r in before.resources} - {r.urn for r in after.resources}
@@ -40,8 +60,7 @@ def test_adding_a_worker_adds_only_that_workers_resources():
 
 @pytest.mark.parametrize("stack", ["dev", "prod-a"])
 def test_removing_a_worker_removes_only_that_workers_resources(stack):
-    before = provider_run(stack)
-    after = provider_run(stack, {"nodes": {"workers": {"count": 2}}})
+    before, after = cached_provider_run(stack), _without_worker_2(stack)
     added = {r.urn for r in after.resources} - {r.urn for r in before.resources}
     removed = {r.urn for r in before.resources} - {r.urn for r in after.resources}
     assert added == set(), f"{stack}: removing worker-2 added {sorted(added)}"
@@ -52,14 +71,13 @@ def test_removing_a_worker_removes_only_that_workers_resources(stack):
 def test_removing_a_worker_changes_no_other_machine(stack):
     """Not even the load balancer's Ignition: it finds the ingress nodes through DNS (plan.ingress_name), so no
     other VM, volume, network or provider changes, and no VM moves to another host."""
-    changed = _changed_machine_inputs(provider_run(stack), provider_run(stack, {"nodes": {"workers": {"count": 2}}}))
+    changed = _changed_machine_inputs(cached_provider_run(stack), _without_worker_2(stack))
     assert changed == {}, f"{stack}: removing worker-2 also changed {changed}"
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod-a", "prod-b", "local"])
 def test_disabling_the_bootstrap_node_removes_its_domain_volumes_and_ignition_and_nothing_else(stack):
-    before = provider_run(stack)
-    after = provider_run(stack, {"nodes": {"bootstrap": {"enabled": False}}})
+    before, after = cached_provider_run(stack), _without_bootstrap(stack)
     old, new = {r.urn for r in before.resources}, {r.urn for r in after.resources}
     bootstrap = _node_urns(before, "bootstrap")
     kinds = sorted(before.by_urn(u).type.rsplit(":", 1)[-1] for u in bootstrap)
@@ -72,6 +90,6 @@ def test_disabling_the_bootstrap_node_removes_its_domain_volumes_and_ignition_an
 
 
 def test_the_placement_export_drops_the_bootstrap_row_when_it_is_disabled():
-    after = provider_run("dev", {"nodes": {"bootstrap": {"enabled": False}}})
+    after = _without_bootstrap("dev")
     rows = [line.split()[0] for line in after.outputs["placement"].splitlines()[1:]]
     assert "bootstrap" not in rows and {"lb-0", "lb-1"} <= set(rows), after.outputs["placement"]

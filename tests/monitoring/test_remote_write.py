@@ -69,8 +69,8 @@ def test_a_bearer_token_goes_in_the_authorization_header():
     assert "basicAuth" not in entry
 
 
-def test_without_remote_write_the_user_workload_config_stays_okds():
-    manifests = manifests_of(run_stack("dev"))
+def test_without_remote_write_the_user_workload_config_stays_okds(stack_runs):
+    manifests = manifests_of(stack_runs("dev"))
     assert _config(manifests, "cluster-monitoring-config", "openshift-monitoring") == {"enableUserWorkload": True}
     assert not [m for m in manifests if m["metadata"]["name"] in ("user-workload-monitoring-config",
                                                                    "eaf-remote-write")]

@@ -46,8 +46,8 @@ def test_dev_gpus_give_30_mig_partitions_of_10_20_and_40_gb_560_gb_in_all():
     assert sum(model.slice_gib(p) * n for p, n in offered.items()) == 560, offered
 
 
-def test_every_old_gpu_worker_gets_its_pools_label():
-    run = run_stack("dev")
+def test_every_old_gpu_worker_gets_its_pools_label(stack_runs):
+    run = stack_runs("dev")
     patches = {r.inputs["metadata"]["name"]: r.inputs for r in run.of_type("kubernetes:core/v1:NodePatch")
                if "eaf.fnal.gov/node-class" in r.inputs["metadata"].get("labels", {})}
     assert sorted(patches) == [f"old-gpu-{i}" for i in range(4)], sorted(patches)

@@ -80,8 +80,8 @@ def _analyze_stack(stub, run) -> list:
     return list(stub.AnalyzeStack(request).diagnostics)
 
 
-def test_the_served_pack_passes_prod_b(analyzer) -> None:
-    diagnostics = _analyze_stack(analyzer, run_stack("prod-b"))
+def test_the_served_pack_passes_prod_b(analyzer, stack_runs) -> None:
+    diagnostics = _analyze_stack(analyzer, stack_runs("prod-b"))
     assert diagnostics == [], [d.message for d in diagnostics]
 
 

@@ -1,7 +1,5 @@
 """Bridge-mode stacks export the DHCP reservations and DNS records the site must serve."""
 
-from tests.harness import run_stack
-
 
 def test_bridge_stack_exports_a_dhcp_reservation_per_node_and_okd_dns_names(stack_runs):
     run = stack_runs("prod-a")
@@ -15,5 +13,5 @@ def test_bridge_stack_exports_a_dhcp_reservation_per_node_and_okd_dns_names(stac
     assert names["ctrl-0.eaf-prod-a.fnal.gov"] == "10.42.32.10"
 
 
-def test_nat_stack_exports_none_because_libvirt_serves_them():
-    assert "siteNetworkRecords" not in run_stack("local").outputs
+def test_nat_stack_exports_none_because_libvirt_serves_them(stack_runs):
+    assert "siteNetworkRecords" not in stack_runs("local").outputs
