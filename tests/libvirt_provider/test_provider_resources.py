@@ -111,7 +111,7 @@ def test_local_domains_boot_the_probe_kernel_with_its_cmdline():
     domain = named(run, "domain", "localhost", "eaf-local-ctrl-0").inputs
     assert domain["kernel"].endswith(".work/probe/vmlinuz"), domain
     assert domain["initrd"].endswith(".work/probe/initrd.img"), domain
-    assert domain["cmdlines"] == [{"_": "console=ttyS0,115200 quiet"}], domain
+    assert domain["cmdlines"] == [{"_": "console=ttyS0,115200 quiet no_timer_check"}], domain
 
 
 @pytest.mark.parametrize("stack", ["prod-a", "prod-b"])
