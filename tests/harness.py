@@ -31,6 +31,8 @@ TEST_SECRETS = {
     "appsSecretKey": "test-only-apps-key-0000000000000000000000000000000000000000000000000",
     "jupyterhubOidcClientSecret": "test-only-oidc-client-secret",
     "keycloakUpstreamClientSecret": "test-only-keycloak-upstream-secret",
+    # Not a certificate: the sync only mounts it; FERRY would refuse it.
+    "ferryClientCert": "test-only-ferry-client-pem",
 }
 
 # Per resource type: a function from inputs to the extra state a real provider would report (outputs).

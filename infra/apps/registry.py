@@ -22,7 +22,7 @@ from infra.spec.base import Strict
 
 # In build order: an app may read the settings of any other (they are all validated first), never its build.
 MODULES = ("node_settings", "monitoring", "gpu_operator", "jupyterhub", "dask_gateway", "triton", "keycloak", "mlflow",
-           "storage", "htcondor", "tls")
+           "storage", "htcondor", "tls", "identity")
 
 
 @cache
