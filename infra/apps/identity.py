@@ -56,8 +56,8 @@ _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 class IdRange(Strict):
     """An inclusive range of UIDs or GIDs the site assigns its accounts."""
 
-    min: int = Field(ge=1000, description="system accounts below 1000 never run a notebook")
-    max: int = Field(le=2**31 - 1)
+    min: int = Field(ge=1000, description="inclusive; IDs below 1000 are system accounts, never a notebook's")
+    max: int = Field(le=2**31 - 1, description="inclusive")
 
     @model_validator(mode="after")
     def _ordered(self) -> IdRange:
@@ -81,7 +81,7 @@ class IdentitySettings(AppSettings):
     schedule: str = Field("*/30 * * * *", pattern=r"^\S+ \S+ \S+ \S+ \S+$", description="CronJob schedule")
     uid_range: IdRange = Field(IdRange(min=1000, max=65535), description="the site's UIDs: the SCC allows only these")
     gid_range: IdRange = Field(IdRange(min=1000, max=65535), description="the site's GIDs (primary + supplemental)")
-    units: tuple[FerryUnit, ...] = ()
+    units: tuple[FerryUnit, ...] = Field((), description="FERRY affiliation units whose members get an identity")
     home_area: DnsLabel = Field("nashome", description="eaf:apps.storage.nfs area of the homes: <mountPath>/<user>")
     vo_areas: dict[DnsLabel, str] = Field({}, description="eaf:apps.storage.nfs area -> the VO whose members get it")
 
