@@ -15,7 +15,7 @@ from tests.harness import Registered, StackRun, unmodified_run
 # by a vanilla API server, nor by kubernetes-validate's built-in schemas.
 OKD_OR_OPERATOR_GROUPS = ("route.openshift.io", "operators.coreos.com", "monitoring.coreos.com", "nvidia.com",
                           "nfd.openshift.io", "keda.sh", "machineconfiguration.openshift.io",
-                          "cert-manager.io")
+                          "cert-manager.io", "security.openshift.io")
 # Namespaces the apps layer puts objects into but OKD itself creates (the API tier creates them for real first).
 PLATFORM_NAMESPACES = ("openshift-monitoring", "openshift-user-workload-monitoring")
 

@@ -80,5 +80,6 @@ def test_only_known_okd_and_operator_kinds_escape_the_schemas(stack):
         ("nvidia.com", "ClusterPolicy"), ("operators.coreos.com", "CatalogSource"),
         ("operators.coreos.com", "OperatorGroup"),
         ("operators.coreos.com", "Subscription"), ("route.openshift.io", "Route"),
+        ("security.openshift.io", "SecurityContextConstraints"),
     ], f"{stack}: unexpected unchecked kinds {unchecked}"
     assert {g for g, _ in unchecked} <= set(OKD_OR_OPERATOR_GROUPS)

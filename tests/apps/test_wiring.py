@@ -29,7 +29,8 @@ def test_the_cluster_provider_and_so_every_app_object_waits_for_the_install_to_c
 def test_each_app_is_its_own_component(stack):
     components = sorted(r.type for r in run_for(stack).resources if r.type.startswith("eaf:apps:"))
     tls = ["eaf:apps:Tls"] if stack != "dev" else []  # certificates for the prod clusters' facility names
-    assert components == ["eaf:apps:DaskGateway", "eaf:apps:GpuOperator", "eaf:apps:JupyterHub", "eaf:apps:Keycloak",
+    assert components == ["eaf:apps:DaskGateway", "eaf:apps:GpuOperator", "eaf:apps:Identity", "eaf:apps:JupyterHub",
+                          "eaf:apps:Keycloak",
                           "eaf:apps:Mlflow", "eaf:apps:Monitoring", "eaf:apps:NodeSettings", "eaf:apps:Storage",
                           *tls, "eaf:apps:Triton"]
 
