@@ -4,7 +4,7 @@ tests/fixtures/ferry, shaped after FERRY's documented API, not captured from the
 from __future__ import annotations
 
 from infra.apps.ferry.model import Identity, IdentityMap
-from infra.apps.ferry.sync import SyncSettings, Unit, build_identities
+from infra.apps.ferry.sync import SyncSettings, Unit, build_identities, run
 from tests.apps.ferry_recorded import BASE_URL, client
 
 SETTINGS = SyncSettings(ferry_url=BASE_URL, units=(Unit("cms", "us_cms", "cms"), Unit("dune", "dune", "dune")),
@@ -35,3 +35,17 @@ def test_the_identity_map_is_deterministic_and_reads_back():
     again, _ = build_identities(client(), SETTINGS)
     assert identities.to_json() == again.to_json()
     assert IdentityMap.from_json(identities.to_json()) == identities
+
+
+def test_a_sync_writes_the_map_once_and_succeeds():
+    written = []
+    assert run(client(), SETTINGS, written.append) == 0
+    assert [sorted(m.users) for m in written] == [["alice", "bob"]]
+
+
+def test_a_sync_that_yields_nobody_keeps_the_previous_map_and_fails_the_job():
+    settings = SyncSettings(ferry_url=BASE_URL, units=(Unit("dune", "dune", "dune"),), uid_min=1000, uid_max=2000,
+                            namespace="jupyterhub", config_map="eaf-identities")
+    written = []
+    assert run(client(), settings, written.append) == 1
+    assert written == []

@@ -4,6 +4,8 @@ ConfigMap, the SCC of exactly the site's UID range, and the checks of the settin
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -142,3 +144,17 @@ def test_no_unit_at_all_is_refused():
 
 def test_the_client_certificate_is_required_while_the_sync_is_on():
     assert "eaf:ferryClientCert" in _refusal(_identity(), secrets={"ferryClientCert": None})
+
+
+def test_the_shipped_package_needs_nothing_but_the_standard_library(tmp_path):
+    """As in the CronJob's image: the ConfigMap's files under <dir>/ferry, imported by an isolated interpreter
+    that sees no project and no virtualenv."""
+    package = tmp_path / "ferry"
+    package.mkdir()
+    for item in identity.code_items():
+        if item["path"].startswith("ferry/"):
+            (tmp_path / item["path"]).write_text((identity.FERRY_PACKAGE / item["key"]).read_text(encoding="utf-8"))
+    probe = f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import ferry.sync, ferry.spawner_hook"
+    result = subprocess.run([sys.base_prefix + "/bin/python3", "-I", "-S", "-c", probe], capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr

@@ -15,6 +15,7 @@ import os
 import ssl
 import sys
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .client import FerryClient, https_transport
@@ -98,18 +99,24 @@ def write_config_map(namespace: str, name: str, identities: IdentityMap) -> None
         response.read()
 
 
-def main(argv: list[str]) -> int:
-    settings = SyncSettings.from_json(open(argv[1], encoding="utf-8").read())
-    client = FerryClient(settings.ferry_url, https_transport(os.environ["FERRY_CLIENT_PEM"]))
+def run(client: FerryClient, settings: SyncSettings, write: Callable[[IdentityMap], None]) -> int:
+    """One sync: the exit code of the Job (1 when FERRY yielded nobody: the previous map then stays)."""
     identities, left_out = build_identities(client, settings)
     for line in left_out:
         print(f"left out: {line}", file=sys.stderr)
     if not identities.users:
         print("FERRY yielded no user at all: the previous identity map stays", file=sys.stderr)
         return 1
-    write_config_map(settings.namespace, settings.config_map, identities)
+    write(identities)
     print(f"identity map: {len(identities.users)} users, {len(left_out)} left out")
     return 0
+
+
+def main(argv: list[str]) -> int:
+    settings = SyncSettings.from_json(open(argv[1], encoding="utf-8").read())
+    client = FerryClient(settings.ferry_url, https_transport(os.environ["FERRY_CLIENT_PEM"]))
+    return run(client, settings, lambda identities: write_config_map(settings.namespace, settings.config_map,
+                                                                     identities))
 
 
 if __name__ == "__main__":
