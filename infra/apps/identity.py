@@ -25,7 +25,6 @@ from pydantic import Field, model_validator
 
 from infra.apps import objects as o
 from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup, SecretNeed
-from infra.apps.ferry.model import IdentityMap
 from infra.apps.ferry.sync import IDENTITIES_KEY
 from infra.apps.images import image
 from infra.apps.render import render
@@ -203,10 +202,10 @@ def build(context: AppContext) -> AppBuild:
          "data": code},
         {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
          "metadata": o.metadata(CLIENT_CERT_OBJECT, namespace, APP, "sync"), "stringData": {CLIENT_PEM.name: pem}},
-        # Empty until the first run; the sync owns its content from then on (an `up` changes nothing in it).
+        # No data of Pulumi's: the sync's patch alone owns identities.json, so no `up` (server-side apply) can ever
+        # reset the map to an older or empty one.
         {"apiVersion": "v1", "kind": "ConfigMap",
-         "metadata": o.metadata(IDENTITIES_CONFIG_MAP, namespace, APP, "identities"),
-         "data": {IDENTITIES_KEY: IdentityMap().to_json()}},
+         "metadata": o.metadata(IDENTITIES_CONFIG_MAP, namespace, APP, "identities")},
         _cron_job(settings, namespace),
     ]
     servers = [

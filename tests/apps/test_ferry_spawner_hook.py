@@ -79,3 +79,12 @@ def test_an_experiment_area_stays_for_its_vos_members(tmp_path):
     _, modify_pod = hooks(str(settings))
     pod = modify_pod(_spawner("bob"), _pod())
     assert "nfs-uscms-home" in [m.name for m in pod.spec.containers[0].volume_mounts]
+
+
+def test_before_the_first_sync_nobody_gets_a_server(tmp_path):
+    settings = tmp_path / "hook-settings.json"
+    settings.write_text(f'{{"identitiesPath": "{tmp_path / "missing.json"}", "homeVolume": "nfs-nashome", '
+                        '"homeMountPath": "/nashome", "voVolumes": {}}', encoding="utf-8")
+    pre_spawn, _ = hooks(str(settings))
+    with pytest.raises(NoIdentityError, match="the FERRY sync has not run successfully"):
+        pre_spawn(_spawner("alice"))

@@ -63,9 +63,8 @@ def test_the_sync_may_only_read_and_patch_the_identity_map():
                               "resourceNames": ["eaf-identities"]}]
 
 
-def test_the_identity_map_starts_empty():
-    data = named(_manifests(), "ConfigMap", "eaf-identities", HUB)["data"]
-    assert json.loads(data["identities.json"]) == {"schema": 1, "users": {}}
+def test_pulumi_creates_the_identity_map_without_data_so_no_up_resets_what_the_sync_wrote():
+    assert "data" not in named(_manifests(), "ConfigMap", "eaf-identities", HUB)
 
 
 def test_the_ferry_client_certificate_is_a_secret_in_the_state():

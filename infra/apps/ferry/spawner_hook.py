@@ -37,8 +37,12 @@ class HookSettings:
 
 
 def identity_of(settings: HookSettings, username: str) -> Identity:
-    with open(settings.identities_path, encoding="utf-8") as file:
-        identities = IdentityMap.from_json(file.read())
+    try:
+        with open(settings.identities_path, encoding="utf-8") as file:
+            identities = IdentityMap.from_json(file.read())
+    except FileNotFoundError:
+        raise NoIdentityError(f"no identity map at {settings.identities_path} yet: the FERRY sync has not run "
+                              "successfully (see the eaf-identity-sync Jobs' logs)") from None
     if username not in identities.users:
         raise NoIdentityError(f"{username} has no identity in FERRY's map (not a member of any unit the facility "
                               "syncs, inactive, banned or outside the site's UID range): ask the facility to add "
