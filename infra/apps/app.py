@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from infra.apps.charts import ChartRelease
 from infra.plan.model import ClusterPlan
 from infra.spec.apps import AppSettings, VoCatalog
 from infra.spec.errors import Problem
@@ -70,6 +71,9 @@ class ObjectGroup:
 @dataclass(frozen=True)
 class AppBuild:
     groups: tuple[ObjectGroup, ...]
+    # Upstream Helm charts, each rendered by the provider plugin into its own objects (infra/apps/charts.py). The
+    # charts wait for the app's `namespaces` group; a group that names "charts" in its `after` waits for them.
+    charts: tuple[ChartRelease, ...] = ()
     exports: dict[str, str] = field(default_factory=dict)  # stack output `apps`: name -> URL or address
     outputs: dict[str, Any] = field(default_factory=dict)  # the component's registered outputs
 
@@ -88,6 +92,7 @@ class AppDefinition:
     problems: Callable[[AppContext], list[Problem]] = lambda _context: []
     secrets: tuple[SecretNeed, ...] = ()
     oidc_clients: Callable[[AppContext], tuple[OidcClient, ...]] = lambda _context: ()  # at Keycloak
+    charts: tuple[str, ...] = ()  # keys of versions.yaml apps.charts it deploys (their source is checked up front)
     mounts_storage: bool = False  # its pods mount CVMFS/NFS: the storage app puts claims into its namespace
     uses_credentials: bool = True  # derives internal credentials from eaf:appsSecretKey
     @property

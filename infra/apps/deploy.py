@@ -13,8 +13,9 @@ from typing import Any
 import pulumi
 
 from infra.apps.app import AppBuild, AppDefinition, Credentials
+from infra.apps.charts import ChartSource
 from infra.apps.checks import manifest_problems
-from infra.apps.kube import Kube, register
+from infra.apps.kube import Kube, register, register_chart
 from infra.apps.validate import app_context
 from infra.contracts import AppsInput, ClusterAccess
 from infra.spec.errors import ConfigError
@@ -24,6 +25,7 @@ from infra.spec.errors import ConfigError
 class AppsPlan:
     stack: str
     builds: tuple[tuple[AppDefinition, AppBuild], ...]
+    chart_source: ChartSource = ChartSource()
 
     @property
     def manifests(self) -> list[dict[str, Any]]:
@@ -33,7 +35,7 @@ class AppsPlan:
 def build_apps(args: AppsInput, credentials: Credentials) -> AppsPlan:
     """Every enabled app's objects, unchecked (the API-server tiers submit deliberately broken ones)."""
     context = app_context(args.stack, args.apps, args.plan, credentials)
-    return AppsPlan(args.stack, tuple((d, d.build(context)) for d in args.apps.enabled()))
+    return AppsPlan(args.stack, tuple((d, d.build(context)) for d in args.apps.enabled()), args.apps.charts)
 
 
 def plan_apps(args: AppsInput, credentials: Credentials) -> AppsPlan:
@@ -48,13 +50,22 @@ def plan_apps(args: AppsInput, credentials: Credentials) -> AppsPlan:
 class App(pulumi.ComponentResource):
     """One app on the cluster (`eaf:apps:<App>`): its objects, group by group."""
 
-    def __init__(self, definition: AppDefinition, build: AppBuild, kube: Kube,
+    def __init__(self, definition: AppDefinition, build: AppBuild, kube: Kube, chart_source: ChartSource,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__(f"eaf:apps:{definition.component}", definition.key.replace("_", "-"), None, opts)
         registered: dict[str, list[pulumi.Resource]] = {}
+
+        def charts() -> list[pulumi.Resource]:
+            return [register_chart(chart, chart_source, kube, self)
+                    for chart in build.charts]
+
         for group in build.groups:
+            if "charts" in group.after and "charts" not in registered:
+                registered["charts"] = charts()
             waits = [r for name in group.after for r in registered[name]]
             registered[group.name] = [register(m, kube, self, waits, patch=group.patch) for m in group.manifests]
+        if "charts" not in registered:
+            registered["charts"] = charts()
         self.objects = [r for group in registered.values() for r in group]
         self.register_outputs(build.outputs)
 
@@ -75,6 +86,6 @@ def deploy_apps(plan: AppsPlan, access: ClusterAccess | None, await_objects: boo
                                 opts=pulumi.ResourceOptions(depends_on=list(access.ready)))
         kube = Kube(provider, await_objects=await_objects)
         for definition, build in plan.builds:
-            App(definition, build, kube)
+            App(definition, build, kube, plan.chart_source)
             exported.update(build.exports)
     pulumi.export("apps", exported)

@@ -49,3 +49,12 @@ def image_problems(images: dict[str, str]) -> list[Problem]:
             problems.append(Problem(f"{WHERE}.{key}", reference, f"unpinned image: {why}",
                                     "pin a released tag (e.g. 4.1.0) or a digest (@sha256:...)"))
     return problems
+
+
+def image_values(key: str) -> dict[str, str]:
+    """A pinned image as a Helm chart's `image: {name, tag}` values (the tag keeps a digest: `tag@sha256:...`)."""
+    reference = image(key)
+    digest_at = reference.find("@")
+    named = reference if digest_at < 0 else reference[:digest_at]
+    name, _, tag = named.rpartition(":") if ":" in named.rpartition("/")[2] else (named, "", "")
+    return {"name": name, "tag": tag + ("" if digest_at < 0 else reference[digest_at:])}

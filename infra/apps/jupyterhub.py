@@ -1,8 +1,19 @@
-"""JupyterHub (z2jh-like, our own manifests): hub + configurable-http-proxy, OIDC login, the VO server catalog."""
+"""JupyterHub from the upstream zero-to-jupyterhub chart (`jupyterhub`, pinned in versions.yaml apps.charts).
+
+What the facility adds is values, built here from the typed settings and the VO catalog: the profile list with each
+option's VO groups (the hub shows a user only the options of their groups: templates/hub_profiles_by_group.py), four
+named servers sharing one persistent home per user, GPU scratch, the flavours' CVMFS/NFS mounts, the idle culler,
+OIDC login against the lab's SSO, the Dask Gateway as a hub service. The chart renders every hub and proxy object;
+the stack adds only the namespace, the Route and (with monitoring) the ServiceMonitor and alert rules.
+
+OKD: every pod the chart creates runs under `restricted-v2`. The chart's fixed UIDs and fsGroups (hub 1000, proxy
+65534, single-user 1000/100) are nulled in the values, so the SCC assigns the namespace's own; what OKD does not need
+is switched off (image-puller DaemonSets, the user scheduler and its placeholders, priority classes: cluster-wide
+objects and node-level pre-pulling the platform's scheduler and registry already cover).
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -13,21 +24,24 @@ from infra.apps import objects as o
 from infra.apps.alert_rules import prometheus_rules
 from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup, SecretNeed
 from infra.apps.catalog import offered_profiles
+from infra.apps.charts import ChartRelease
 from infra.apps.credentials import JUPYTERHUB_OIDC_SECRET
 from infra.apps.gpu_operator import offered_mig_slices, unoffered_slice_fix
-from infra.apps.images import image
-from infra.apps.render import python_literals, render
+from infra.apps.images import image, image_values
+from infra.apps.render import static
 from infra.apps.storage import StorageSettings, flavour_mounts
 from infra.spec.apps import AppSettings, Compute, Flavour, Oidc, Profile, VoCatalog, compute
 from infra.spec.base import DnsLabel, DnsName, Strict
 from infra.spec.errors import Problem
 
 APP = "jupyterhub"
-CONFIG_DIR = "/usr/local/etc/jupyterhub"
+CHART = "jupyterhub"
 HOME_MOUNT = "/home/jovyan"
 SCRATCH_MOUNT = "/scratch"
 HOME_CLAIM = "claim-{username}"  # one home per user, shared by the user's named servers (KubeSpawner expands it)
-SECRET_NAME = "hub-secrets"
+HUB_SECRET = "hub"  # the chart's hub Secret: its values.yaml, and each hub service's API token
+PROMETHEUS_SERVICE = "prometheus"  # the hub service whose token may read /hub/metrics (read:metrics only)
+MONITORING_NAMESPACE = "openshift-user-workload-monitoring"
 
 
 class Culler(Strict):
@@ -62,12 +76,14 @@ class HubSecrets:
     proxy_token: Any
     crypt_key: Any  # 64 hex digits: encrypts auth_state (the user's groups) in the hub database
     oidc_client_secret: Any
+    prometheus_token: Any  # the `prometheus` hub service's: lets the user-workload Prometheus read /hub/metrics
 
 
 @dataclass(frozen=True)
 class DaskGatewayLink:
     """How notebooks and the hub meet the Dask Gateway (when it is on)."""
 
+    namespace: str
     web_address: str  # http://<traefik service>:<port>, in-cluster only
     scheduler_address: str  # gateway://<traefik service>:<tcp port>
     api_token: Any  # pulumi.Input[str]: the gateway's JupyterHub service token
@@ -98,7 +114,8 @@ def _oidc_endpoints(oidc: Oidc) -> dict[str, str]:
 
 def _volumes(profile: Profile, flavour: Flavour, args: JupyterHubArgs
              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(volumes, volume mounts) of one server option: home, the flavour's CVMFS and NFS areas, GPU scratch."""
+    """(volumes, volume mounts) of one server option: home, the flavour's CVMFS and NFS areas, GPU scratch. A
+    profile's volumes replace KubeSpawner's list, so the home (the chart's dynamic storage claim) is among them."""
     volumes: list[dict[str, Any]] = [{"name": "home", "persistentVolumeClaim": {"claimName": HOME_CLAIM}}]
     mounts: list[dict[str, Any]] = [{"name": "home", "mountPath": HOME_MOUNT}]
     shared_volumes, shared_mounts = flavour_mounts(flavour, args.storage)
@@ -120,7 +137,8 @@ def _volumes(profile: Profile, flavour: Flavour, args: JupyterHubArgs
 
 
 def profile_entries(args: JupyterHubArgs, profiles: tuple[Profile, ...]) -> list[dict[str, Any]]:
-    """KubeSpawner's profile_list, with each entry's `groups` (removed by the hub's per-user filter)."""
+    """KubeSpawner's profile_list (the chart's singleuser.profileList), with each entry's `groups` (removed by the
+    hub's per-user filter)."""
     entries = []
     for profile in profiles:
         flavour = args.catalog.flavours[profile.flavour]
@@ -152,27 +170,80 @@ def profile_entries(args: JupyterHubArgs, profiles: tuple[Profile, ...]) -> list
     return entries
 
 
-def config_py(args: JupyterHubArgs) -> str:
+def _from_namespace(namespace: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+
+
+def _authenticator(args: JupyterHubArgs) -> dict[str, Any]:
+    """hub.config: OIDC login through the generic OAuthenticator; groups come from the userinfo claim."""
     hub = args.settings
     assert hub.oidc is not None  # validated by infra/apps/validate.py
-    culler = hub.culler
-    culler_args = ["--url=http://localhost:8081/hub/api", f"--timeout={culler.timeout_minutes * 60}",
-                   f"--cull-every={culler.every_minutes * 60}", "--concurrency=10"]
-    if culler.max_age_hours:
-        culler_args.append(f"--max-age={culler.max_age_hours * 3600}")
-    services: list[dict[str, Any]] = [
-        {"name": "idle-culler", "command": ["python3", "-m", "jupyterhub_idle_culler", *culler_args]}]
-    roles: list[dict[str, Any]] = [
-        {"name": "idle-culler", "services": ["idle-culler"],
-         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]}]
-    token_variables: dict[str, str] = {}
-    environment: dict[str, str] = {}
+    return {
+        "JupyterHub": {"authenticator_class": "generic-oauth"},
+        "Authenticator": {"enable_auth_state": True},
+        # auth_state (the user's groups) is encrypted in the hub database with this key.
+        "CryptKeeper": {"keys": [args.secrets.crypt_key]},
+        "GenericOAuthenticator": {
+            "client_id": hub.oidc.client_id,
+            "client_secret": args.secrets.oidc_client_secret,
+            "oauth_callback_url": f"https://{args.hostname}/hub/oauth_callback",
+            **_oidc_endpoints(hub.oidc),
+            "scope": list(hub.oidc.scopes),
+            "username_claim": hub.oidc.username_claim,
+            "manage_groups": True,
+            "auth_state_groups_key": f"oauth_user.{hub.oidc.groups_claim}",
+            "allowed_groups": sorted(args.catalog.groups),
+            "admin_groups": sorted(hub.admin_groups),
+        },
+    }
+
+
+def _hub(args: JupyterHubArgs) -> dict[str, Any]:
+    hub = args.settings
+    services: dict[str, Any] = {}
+    roles: dict[str, Any] = {}
+    ingress: list[dict[str, Any]] = []
+    if args.monitoring:
+        services[PROMETHEUS_SERVICE] = {"apiToken": args.secrets.prometheus_token, "display": False}
+        roles[PROMETHEUS_SERVICE] = {"services": [PROMETHEUS_SERVICE], "scopes": ["read:metrics"]}
+        ingress.append({"from": [_from_namespace(MONITORING_NAMESPACE)], "ports": [{"port": "http"}]})
     if args.dask_gateway is not None:
-        gateway = args.dask_gateway
         # The gateway resolves users' tokens with its own (/authorizations/token), which yields the token owner's
         # name and groups by itself: the service needs no role, so it gets no scope at all.
-        services.append({"name": "dask-gateway", "display": False})
-        token_variables["dask-gateway"] = "DASK_GATEWAY_API_TOKEN"
+        services["dask-gateway"] = {"apiToken": args.dask_gateway.api_token, "display": False}
+        ingress.append({"from": [_from_namespace(args.dask_gateway.namespace)], "ports": [{"port": "http"}]})
+    return {
+        "image": image_values("jupyterhub-hub"),
+        "cookieSecret": args.secrets.cookie_secret,
+        "config": _authenticator(args),
+        "allowNamedServers": True,
+        "namedServerLimitPerUser": hub.named_servers_per_user,
+        # /hub/metrics answers only a token with read:metrics (the ServiceMonitor's), also through the Route.
+        "authenticatePrometheus": True,
+        "resources": o.resources(hub.hub),
+        "db": {"pvc": {"storage": f"{hub.hub_db_gib}Gi", "storageClassName": hub.home_storage_class}},
+        "services": services,
+        "loadRoles": roles,
+        "networkPolicy": {"ingress": ingress},
+        "extraConfig": {"eaf-profiles-by-group": static("hub_profiles_by_group.py.j2")},
+    }
+
+
+def _proxy(args: JupyterHubArgs) -> dict[str, Any]:
+    return {
+        "secretToken": args.secrets.proxy_token,
+        # Public through the stack's Route (TLS at the router), never a LoadBalancer of its own.
+        "service": {"type": "ClusterIP"},
+        "chp": {"image": image_values("configurable-http-proxy"), "resources": o.resources(args.settings.proxy)},
+    }
+
+
+def _singleuser(args: JupyterHubArgs, profiles: tuple[Profile, ...]) -> dict[str, Any]:
+    hub = args.settings
+    environment: dict[str, str] = {}
+    egress: list[dict[str, Any]] = []
+    if args.dask_gateway is not None:
+        gateway = args.dask_gateway
         # Dashboards are reached through the user's own server (jupyter-server-proxy), i.e. behind hub login;
         # the gateway itself has no Route.
         host = gateway.web_address.removeprefix("http://")
@@ -180,110 +251,72 @@ def config_py(args: JupyterHubArgs) -> str:
                        "DASK_GATEWAY__PROXY_ADDRESS": gateway.scheduler_address,
                        "DASK_GATEWAY__PUBLIC_ADDRESS": f"/user/{{username}}/proxy/{host}",
                        "DASK_GATEWAY__AUTH__TYPE": "jupyterhub"}
-    values = {
-        "hub_connect_url": f"http://hub.{hub.namespace}.svc:8081",
-        "proxy_api_url": f"http://proxy-api.{hub.namespace}.svc:8001",
-        "oidc_client_id": hub.oidc.client_id,
-        "oauth_callback_url": f"https://{args.hostname}/hub/oauth_callback",
-        **_oidc_endpoints(hub.oidc),
-        "scopes": list(hub.oidc.scopes),
-        "username_claim": hub.oidc.username_claim,
-        "groups_key": f"oauth_user.{hub.oidc.groups_claim}",
-        "allowed_groups": sorted(args.catalog.groups),
-        "admin_groups": sorted(hub.admin_groups),
-        "named_server_limit": hub.named_servers_per_user,
-        "common_labels": o.labels(APP, "singleuser-server"),
-        "home_claim": HOME_CLAIM,
-        "home_size": f"{hub.home_gib}Gi",
-        "home_access_modes": [hub.home_access_mode],
-        "home_storage_class": hub.home_storage_class,
-        "services": services,
-        "roles": roles,
-        "service_token_variables": token_variables,
-        "singleuser_environment": environment,
+        egress.append({"to": [_from_namespace(gateway.namespace)]})
+    default = next((p for p in profiles if p.default), profiles[0]) if profiles else None
+    values: dict[str, Any] = {
+        "startTimeout": 600,
+        "extraLabels": o.labels(APP, "singleuser-server"),
+        "extraEnv": environment,
+        "networkPolicy": {"egress": egress},
+        "cloudMetadata": {"blockWithIptables": False},  # a privileged init container; on-prem, no metadata server
+        "storage": {"type": "dynamic", "capacity": f"{hub.home_gib}Gi", "homeMountPath": HOME_MOUNT,
+                    "dynamic": {"pvcNameTemplate": HOME_CLAIM, "storageClass": hub.home_storage_class,
+                                "storageAccessModes": [hub.home_access_mode]}},
+        "profileList": profile_entries(args, profiles),
     }
-    return render("jupyterhub_config.py.j2", python_literals(values))
+    if default is not None:
+        values["image"] = image_values(args.catalog.flavours[default.flavour].image)
+    return values
 
 
-def manifests(args: JupyterHubArgs, profiles: tuple[Profile, ...]) -> list[dict[str, Any]]:
-    """Every object of the hub, namespace first."""
-    hub, ns = args.settings, args.settings.namespace
-    config_data = {"jupyterhub_config.py": config_py(args),
-                   "profiles.json": json.dumps(profile_entries(args, profiles), indent=1, sort_keys=True) + "\n"}
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": o.metadata(SECRET_NAME, ns, APP, "hub"),
-              "type": "Opaque",
-              "stringData": {"JPY_COOKIE_SECRET": args.secrets.cookie_secret,
-                             "CONFIGPROXY_AUTH_TOKEN": args.secrets.proxy_token,
-                             "JUPYTERHUB_CRYPT_KEY": args.secrets.crypt_key,
-                             "OAUTH_CLIENT_SECRET": args.secrets.oidc_client_secret,
-                             **({"DASK_GATEWAY_API_TOKEN": args.dask_gateway.api_token} if args.dask_gateway else {})}}
-    hub_pod = {
-        "metadata": {"labels": o.labels(APP, "hub"),
-                     "annotations": {"eaf.fnal.gov/config-sha256": o.content_hash(config_data)}},
-        "spec": {
-            "serviceAccountName": "hub",
-            "containers": [{
-                "name": "hub", "image": image("jupyterhub-hub"),
-                "command": ["jupyterhub", "--config", f"{CONFIG_DIR}/jupyterhub_config.py"],
-                "env": [{"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
-                "envFrom": [{"secretRef": {"name": SECRET_NAME}}],
-                "ports": [{"name": "http", "containerPort": 8081, "protocol": "TCP"}],
-                "resources": o.resources(hub.hub),
-                "readinessProbe": {"httpGet": {"path": "/hub/health", "port": "http"}, "periodSeconds": 10},
-                "livenessProbe": {"httpGet": {"path": "/hub/health", "port": "http"}, "initialDelaySeconds": 60,
-                                  "periodSeconds": 20, "failureThreshold": 5},
-                "securityContext": o.hardened(),
-                "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
-                                 {"name": "db", "mountPath": "/srv/jupyterhub"}],
-            }],
-            "volumes": [{"name": "config", "configMap": {"name": "hub-config"}},
-                        {"name": "db", "persistentVolumeClaim": {"claimName": "hub-db"}}],
-        },
+# The chart's fixed UIDs/GIDs, unset (Helm drops a default whose value is null): OKD's restricted-v2 SCC assigns
+# each pod the namespace's own UID and fsGroup, and refuses a pod that asks for another one. KubeSpawner then sets
+# none on the single-user pods either.
+OKD_UNSET = {
+    "hub": {"podSecurityContext": {"fsGroup": None}, "containerSecurityContext": {"runAsUser": None, "runAsGroup": None}},
+    "proxy": {"chp": {"containerSecurityContext": {"runAsUser": None, "runAsGroup": None}}},
+    "singleuser": {"uid": None, "fsGid": None},
+}
+
+
+def chart_values(args: JupyterHubArgs, profiles: tuple[Profile, ...]) -> dict[str, Any]:
+    """The jupyterhub chart's values, from the typed settings (the one place they are made)."""
+    culler = args.settings.culler
+    return {
+        "fullnameOverride": "",
+        "hub": _hub(args),
+        "proxy": _proxy(args),
+        "singleuser": _singleuser(args, profiles),
+        "cull": {"enabled": True, "timeout": culler.timeout_minutes * 60, "every": culler.every_minutes * 60,
+                 "maxAge": culler.max_age_hours * 3600, "concurrency": 10},
+        # Node-level image pre-pulling (DaemonSets, a hook Job), the user scheduler and its placeholders, priority
+        # classes: cluster-wide or node-level machinery OKD's scheduler and the cluster's registry already cover.
+        "prePuller": {"hook": {"enabled": False}, "continuous": {"enabled": False}},
+        "scheduling": {"userScheduler": {"enabled": False}, "podPriority": {"enabled": False},
+                       "userPlaceholder": {"enabled": False}},
+        "ingress": {"enabled": False},
     }
-    proxy_pod = {
-        "metadata": {"labels": o.labels(APP, "proxy")},
-        "spec": {"containers": [{
-            "name": "chp", "image": image("configurable-http-proxy"),
-            "command": ["configurable-http-proxy", "--ip=", "--api-ip=", "--api-port=8001", "--port=8000",
-                        f"--default-target=http://hub.{ns}.svc:8081",
-                        f"--error-target=http://hub.{ns}.svc:8081/hub/error"],
-            "env": [{"name": "CONFIGPROXY_AUTH_TOKEN",
-                     "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": "CONFIGPROXY_AUTH_TOKEN"}}}],
-            "ports": [{"name": "http", "containerPort": 8000, "protocol": "TCP"},
-                      {"name": "api", "containerPort": 8001, "protocol": "TCP"}],
-            "resources": o.resources(hub.proxy),
-            "readinessProbe": {"tcpSocket": {"port": "http"}, "periodSeconds": 10},
-            "securityContext": o.hardened(),
-        }]},
-    }
+
+
+def manifests(args: JupyterHubArgs) -> list[dict[str, Any]]:
+    """The stack's own objects beside the chart's, namespace first."""
+    ns = args.settings.namespace
     objects = [
         o.namespace(ns, APP),
-        o.service_account("hub", ns, APP),
-        o.role("hub", ns, APP, [
-            o.rule([""], ["pods", "persistentvolumeclaims"], ["get", "watch", "list", "create", "delete"]),
-            o.rule([""], ["events"], ["get", "watch", "list"]),
-        ]),
-        o.binding("hub", ns, APP, "Role", "hub", [(ns, "hub")]),
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": o.metadata("hub-config", ns, APP, "hub"),
-         "data": config_data},
-        secret,
-        o.pvc("hub-db", ns, APP, f"{hub.hub_db_gib}Gi", ["ReadWriteOnce"], hub.home_storage_class),
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": o.metadata("hub", ns, APP, "hub"),
-         # Recreate: the SQLite database is on a ReadWriteOnce volume, one hub at a time.
-         "spec": {"replicas": 1, "strategy": {"type": "Recreate"},
-                  "selector": {"matchLabels": o.selector(APP, "hub")}, "template": hub_pod}},
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": o.metadata("proxy", ns, APP, "proxy"),
-         "spec": {"replicas": 1, "strategy": {"type": "Recreate"},
-                  "selector": {"matchLabels": o.selector(APP, "proxy")}, "template": proxy_pod}},
-        o.service("hub", ns, APP, "hub", [("http", 8081, 8081)]),
-        o.service("proxy-api", ns, APP, "proxy", [("api", 8001, 8001)]),
-        o.service("proxy-public", ns, APP, "proxy", [("http", 80, 8000)]),
         o.route("jupyterhub", ns, APP, args.hostname, "proxy-public", "http",
                 # Notebook websockets stay open for long; the router's default 30 s would cut them.
                 {"haproxy.router.openshift.io/timeout": "3600s"}),
     ]
     if args.monitoring:
-        objects.append(o.service_monitor("hub", ns, APP, "hub", "http", "/hub/metrics"))
+        # The chart's hub Service (component: hub); the token of the `prometheus` hub service, from the hub Secret.
+        objects.append({"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+                        "metadata": o.metadata("hub", ns, APP, "hub"),
+                        "spec": {"selector": {"matchLabels": {"app": "jupyterhub", "component": "hub"}},
+                                 "endpoints": [{"port": "hub", "path": "/hub/metrics", "interval": "30s",
+                                                "scheme": "http",
+                                                "bearerTokenSecret": {
+                                                    "name": HUB_SECRET,
+                                                    "key": f"hub.services.{PROMETHEUS_SERVICE}.apiToken"}}]}})
         objects += prometheus_rules("jupyterhub", ns, APP)
     return objects
 
@@ -294,16 +327,21 @@ def build(context: AppContext) -> AppBuild:
     secrets = HubSecrets(cookie_secret=credentials.derived("jupyterhub-cookie-secret"),
                          proxy_token=credentials.derived("jupyterhub-proxy-token"),
                          crypt_key=credentials.derived("jupyterhub-crypt-key"),
-                         oidc_client_secret=credentials.stack_secret(JUPYTERHUB_OIDC_SECRET))
+                         oidc_client_secret=credentials.stack_secret(JUPYTERHUB_OIDC_SECRET),
+                         prometheus_token=credentials.derived("jupyterhub-prometheus-token"))
     gateway = context.apps.dask_gateway
-    link = DaskGatewayLink(dask_gateway.web_address(gateway), dask_gateway.scheduler_address(gateway),
+    link = DaskGatewayLink(gateway.namespace, dask_gateway.web_address(gateway),
+                           dask_gateway.scheduler_address(gateway),
                            credentials.derived(dask_gateway.HUB_TOKEN_PURPOSE)) if gateway.enabled else None
     args = JupyterHubArgs(hub, context.apps.storage, context.catalog, context.plan.domain,
                           context.apps.monitoring.enabled, secrets, link, context.apps.htcondor.enabled)
-    namespace, *objects = manifests(args, offered_profiles(context.catalog, hub))
+    namespace, *objects = manifests(args)
+    release = ChartRelease(CHART, APP, hub.namespace, chart_values(args, offered_profiles(context.catalog, hub)),
+                           unset=OKD_UNSET)
     url = f"https://{args.hostname}"
-    return AppBuild((ObjectGroup("namespaces", [namespace]), ObjectGroup("objects", objects)),
-                    exports={"jupyterhub": url}, outputs={"url": url, "namespace": hub.namespace})
+    # The ServiceMonitor reads the chart's hub Secret: the stack's objects follow the chart.
+    return AppBuild((ObjectGroup("namespaces", [namespace]), ObjectGroup("objects", objects, after=("charts",))),
+                    charts=(release,), exports={"jupyterhub": url}, outputs={"url": url, "namespace": hub.namespace})
 
 
 def _mount_problems(storage: StorageSettings, flavours: dict[str, Flavour], where: str) -> list[Problem]:
@@ -389,6 +427,6 @@ def problems(context: AppContext) -> list[Problem]:
 DEFINITION = AppDefinition(
     key="jupyterhub", settings=JupyterHubSettings,
     description="JupyterHub with the VO server catalog, OIDC login, named servers", component="JupyterHub",
-    build=build, problems=problems, mounts_storage=True,
+    build=build, problems=problems, mounts_storage=True, charts=(CHART,),
     secrets=(SecretNeed(JUPYTERHUB_OIDC_SECRET, "JupyterHub's OIDC client secret (eaf:apps.jupyterhub.oidc)",
                         f"pulumi config set --secret eaf:{JUPYTERHUB_OIDC_SECRET} -s {{stack}} < FILE"),))

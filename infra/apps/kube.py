@@ -15,6 +15,8 @@ from typing import Any
 
 import pulumi
 
+from infra.apps.charts import ChartRelease, ChartSource, chart_reference
+
 # Secrets keep their data secret in the state and in every output, as the SDK's typed Secret class declares.
 _SECRET_OUTPUTS = {"kubernetes:core/v1:Secret": ["data", "stringData"]}
 # The provider's per-object settings for a server where nothing becomes ready (Kube.await_objects False): create
@@ -78,3 +80,31 @@ def register(manifest: dict[str, Any], kube: Kube, parent: pulumi.Resource,
     if manifest["kind"] == "Namespace" and not patch:
         kube.namespaces[manifest["metadata"]["name"]] = resource
     return resource
+
+
+def _without_awaiting_child(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+    """A chart's rendered object, annotated as `without_awaiting` annotates the apps' own (see Kube)."""
+    props = args.props
+    if not args.type_.startswith("kubernetes:") or "metadata" not in props or "kind" not in props:
+        return None
+    return pulumi.ResourceTransformResult(props={**props, **without_awaiting(dict(props))}, opts=args.opts)
+
+
+def register_chart(release: ChartRelease, source: ChartSource, kube: Kube, parent: pulumi.Resource,
+                   depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.Resource:
+    """Render a pinned upstream chart in the provider plugin and create each object it renders (a child of the
+    Chart component: `pulumi preview` shows them one by one)."""
+    from pulumi_kubernetes.helm.v4 import Chart, RepositoryOptsArgs
+
+    reference = chart_reference(release, source)
+    repository = reference.pop("repository", None)
+    own_namespace = kube.namespaces.get(release.namespace)
+    waits = [*([own_namespace] if own_namespace is not None else []), *depends_on]
+    return Chart(release.release, **reference,
+                 repository_opts=RepositoryOptsArgs(repo=repository) if repository else None,
+                 name=release.release, namespace=release.namespace, values=release.values,
+                 value_yaml_files=[pulumi.StringAsset(release.unset_yaml())] if release.unset else None,
+                 skip_crds=release.skip_crds, skip_await=not kube.await_objects,
+                 opts=pulumi.ResourceOptions(
+                     parent=parent, depends_on=waits, providers=[kube.provider],
+                     transforms=None if kube.await_objects else [_without_awaiting_child]))

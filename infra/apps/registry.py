@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import Field, create_model
 
 from infra.apps.app import AppDefinition
+from infra.apps.charts import ChartSource
 from infra.spec.base import Strict
 
 # In build order: an app may read the settings of any other (they are all validated first), never its build.
@@ -39,6 +40,8 @@ def app_secret_keys() -> tuple[str, ...]:
 
 
 class AppsBase(Strict):
+    charts: ChartSource = Field(ChartSource(), description="where the apps' Helm charts come from")
+
     def enabled(self) -> tuple[AppDefinition, ...]:
         """The definitions of the apps this stack switches on, in build order."""
         return tuple(d for d in definitions() if getattr(self, d.key).enabled)

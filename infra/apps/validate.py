@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Set
 
-from infra.apps import images, olm, storage, tls
+from infra.apps import charts, images, olm, storage, tls
 from infra.apps.app import AppContext, Credentials, SecretNeed
 from infra.apps.catalog import load_catalog
 from infra.apps.credentials import APPS_SECRET_KEY
@@ -41,6 +41,7 @@ def app_problems(apps, plan: ClusterPlan | None, present_secrets: Set[str] | Non
         problems += [Problem(f"eaf:{need.key}", None, f"required secret is missing: {need.why}",
                              need.fix.replace("{stack}", stack))
                      for need in needs if need.needed(apps) and need.key not in present_secrets]
+    problems += charts.source_problems(apps.charts, tuple(name for d in enabled for name in d.charts))
     context = app_context(stack, apps, plan)
     for definition in enabled:
         problems += definition.problems(context)

@@ -1,20 +1,16 @@
-"""Fixtures of the apps tests: the rendered apps objects per stack, and the hub's config executed for real."""
+"""Fixtures of the apps tests: the values the stacks hand the charts, and the hub's own config snippets executed."""
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 
 import pytest
 
-from tests.apps.manifests import manifests_for, named
-
-# The hub Secret's variables the rendered config reads (values are test-only).
-HUB_SECRET_VARIABLES = ("JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN", "OAUTH_CLIENT_SECRET", "DASK_GATEWAY_API_TOKEN")
+from tests.apps.manifests import chart_values
 
 
 class _Config:
-    """Stands in for traitlets' `c` only to record what jupyterhub_config.py assigns (c.Section.trait = value)."""
+    """Stands in for traitlets' `c` only to record what a config snippet assigns (c.Section.trait = value)."""
 
     def __init__(self) -> None:
         self._sections: dict[str, SimpleNamespace] = {}
@@ -26,29 +22,22 @@ class _Config:
 
 
 @pytest.fixture(scope="session")
-def hub_config_files():
-    """stack -> the hub ConfigMap's files (jupyterhub_config.py, profiles.json)."""
-
-    def get(stack: str) -> dict[str, str]:
-        return named(manifests_for(stack), "ConfigMap", "hub-config", "jupyterhub")["data"]
-
-    return get
+def hub_values():
+    """stack -> the jupyterhub chart's values."""
+    return lambda stack: chart_values(stack, "jupyterhub")
 
 
 @pytest.fixture
-def executed_hub_config(tmp_path, monkeypatch, hub_config_files):
-    """stack -> the recorded `c` after running the rendered jupyterhub_config.py with Python itself."""
+def executed_hub_config(hub_values):
+    """stack -> the recorded `c` after the hub's extraConfig snippets ran on the profile list the chart's own
+    jupyterhub_config.py sets from singleuser.profileList (as the hub runs them, in key order)."""
 
     def run(stack: str) -> _Config:
-        files = hub_config_files(stack)
-        for name, text in files.items():
-            (tmp_path / name).write_text(text)
-        for variable in HUB_SECRET_VARIABLES:
-            monkeypatch.setenv(variable, "00" * 32)
-        monkeypatch.setenv("POD_NAMESPACE", "jupyterhub")
+        values = hub_values(stack)
         config = _Config()
-        path = tmp_path / "jupyterhub_config.py"
-        exec(compile(path.read_text(), str(path), "exec"), {"c": config, "__file__": str(path)})  # noqa: S102
+        config.KubeSpawner.profile_list = values["singleuser"]["profileList"]
+        for name, text in sorted(values["hub"]["extraConfig"].items()):
+            exec(compile(text, name, "exec"), {"c": config})  # noqa: S102
         return config
 
     return run
@@ -59,5 +48,5 @@ def spawner_of(*groups: str) -> SimpleNamespace:
     return SimpleNamespace(user=SimpleNamespace(groups=[SimpleNamespace(name=g) for g in groups]))
 
 
-def profiles_json(files: dict[str, str]) -> list[dict]:
-    return json.loads(files["profiles.json"])
+def profile_list(values: dict) -> list[dict]:
+    return values["singleuser"]["profileList"]

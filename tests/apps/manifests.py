@@ -102,3 +102,17 @@ def named(manifests: list[dict[str, Any]], kind: str, name: str, namespace: str 
              and m["metadata"].get("namespace") == namespace]
     assert len(found) == 1, f"expected one {kind} {namespace}/{name}, found {len(found)}"
     return found[0]
+
+
+CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
+
+
+def charts_of(run: StackRun) -> dict[str, Registered]:
+    """release name -> the Chart component an app registered (under mocks the chart itself is not rendered)."""
+    components = {r.urn for r in run.resources if r.type.startswith("eaf:apps:")}
+    return {r.name: r for r in run.resources if r.type == CHART_TYPE and r.parent in components}
+
+
+def chart_values(stack: str, release: str) -> dict[str, Any]:
+    """The values the stack hands a chart (plain: the harness resolves secrets), numbers as the provider sends them."""
+    return _json_numbers(charts_of(run_for(stack))[release].inputs["values"])

@@ -1,12 +1,16 @@
-"""JupyterHub: the VO server catalog, its group restrictions, limits, mounts and MIG slices, login and the hub."""
+"""JupyterHub: the values the stack hands the z2jh chart (the VO server catalog, its group restrictions, limits,
+mounts and MIG slices, login, the hub) and the stack's own objects beside it. What the chart renders from these values
+is checked by the real-engine tier (tests/engine/test_apps_layer_real.py)."""
 
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from infra.apps.images import pinned_images
-from tests.apps.conftest import profiles_json, spawner_of
-from tests.apps.manifests import manifests_for, named
+from infra.apps.charts import chart_pin
+from tests.apps.conftest import profile_list, spawner_of
+from tests.apps.manifests import charts_of, manifests_for, named, run_for
 from tests.harness import DEPLOYED_STACKS
 
 CATALOG_SLUGS = {
@@ -41,20 +45,20 @@ def test_the_group_list_is_not_shown_to_users(executed_hub_config):
 
 
 @pytest.mark.parametrize("stack", DEPLOYED_STACKS)
-def test_every_profile_has_limits_at_or_above_its_guarantees(stack, hub_config_files):
-    for profile in profiles_json(hub_config_files(stack)):
+def test_every_profile_has_limits_at_or_above_its_guarantees(stack, hub_values):
+    for profile in profile_list(hub_values(stack)):
         override = profile["kubespawner_override"]
         assert 0 < override["cpu_guarantee"] <= override["cpu_limit"], f"{stack}: {profile['slug']} cpu"
         guarantee, limit = (int(override[k].removesuffix("M")) for k in ("mem_guarantee", "mem_limit"))
         assert 0 < guarantee <= limit, f"{stack}: {profile['slug']} memory {guarantee}M > {limit}M"
 
 
-def test_gpu_profiles_ask_for_exactly_one_slice_of_their_size(hub_config_files):
+def test_gpu_profiles_ask_for_exactly_one_slice_of_their_size(hub_values):
     expected = {"cms-coffea-gpu-10gb": "nvidia.com/mig-1g.10gb", "dune-larsoft-gpu-20gb": "nvidia.com/mig-2g.20gb",
                 "fife-gpu-20gb": "nvidia.com/mig-2g.20gb", "accel-ai-gpu-10gb": "nvidia.com/mig-1g.10gb",
                 "accel-ai-gpu-20gb": "nvidia.com/mig-2g.20gb", "accel-ai-gpu-40gb": "nvidia.com/mig-3g.40gb"}
     seen = {}
-    for profile in profiles_json(hub_config_files("dev")):
+    for profile in profile_list(hub_values("dev")):
         override = profile["kubespawner_override"]
         limits = override.get("extra_resource_limits", {})
         assert limits == override.get("extra_resource_guarantees", {}), f"{profile['slug']}: request != limit"
@@ -69,8 +73,8 @@ def _mounts(profile: dict) -> dict[str, dict]:
     return {m["mountPath"]: m for m in profile["kubespawner_override"]["volume_mounts"]}
 
 
-def test_cms_servers_mount_cms_cvmfs_and_the_lpc_nfs_areas(hub_config_files):
-    cms = next(p for p in profiles_json(hub_config_files("dev")) if p["slug"] == "cms-coffea-cpu")
+def test_cms_servers_mount_cms_cvmfs_and_the_lpc_nfs_areas(hub_values):
+    cms = next(p for p in profile_list(hub_values("dev")) if p["slug"] == "cms-coffea-cpu")
     mounts = _mounts(cms)
     assert {"/cvmfs/cms.cern.ch", "/cvmfs/unpacked.cern.ch", "/nashome", "/uscms/home", "/uscms/data1",
             "/home/jovyan"} <= set(mounts), sorted(mounts)
@@ -78,22 +82,22 @@ def test_cms_servers_mount_cms_cvmfs_and_the_lpc_nfs_areas(hub_config_files):
     assert all(m["readOnly"] for path, m in mounts.items() if path.startswith("/cvmfs/")), "CVMFS must be read-only"
 
 
-def test_dune_servers_mount_dune_and_larsoft_cvmfs_but_not_cms_areas(hub_config_files):
-    dune = next(p for p in profiles_json(hub_config_files("dev")) if p["slug"] == "dune-larsoft-cpu")
+def test_dune_servers_mount_dune_and_larsoft_cvmfs_but_not_cms_areas(hub_values):
+    dune = next(p for p in profile_list(hub_values("dev")) if p["slug"] == "dune-larsoft-cpu")
     mounts = _mounts(dune)
     assert {"/cvmfs/dune.opensciencegrid.org", "/cvmfs/larsoft.opensciencegrid.org", "/nashome"} <= set(mounts)
     assert not {"/uscms/home", "/cvmfs/cms.cern.ch"} & set(mounts), sorted(mounts)
 
 
-def test_every_server_shares_the_users_home_claim(hub_config_files):
-    for profile in profiles_json(hub_config_files("dev")):
+def test_every_server_shares_the_users_home_claim(hub_values):
+    for profile in profile_list(hub_values("dev")):
         volumes = {v["name"]: v for v in profile["kubespawner_override"]["volumes"]}
         assert volumes["home"] == {"name": "home", "persistentVolumeClaim": {"claimName": "claim-{username}"}}, \
             profile["slug"]
 
 
-def test_only_gpu_servers_get_a_40_gib_scratch_volume(hub_config_files):
-    for profile in profiles_json(hub_config_files("dev")):
+def test_only_gpu_servers_get_a_40_gib_scratch_volume(hub_values):
+    for profile in profile_list(hub_values("dev")):
         volumes = {v["name"]: v for v in profile["kubespawner_override"]["volumes"]}
         gpu = "extra_resource_limits" in profile["kubespawner_override"]
         assert ("scratch" in volumes) == gpu, profile["slug"]
@@ -103,68 +107,89 @@ def test_only_gpu_servers_get_a_40_gib_scratch_volume(hub_config_files):
             assert "/scratch" in _mounts(profile)
 
 
-def test_profiles_use_the_pinned_flavour_images(hub_config_files):
+def test_profiles_use_the_pinned_flavour_images(hub_values):
     pinned = set(pinned_images().values())
-    for profile in profiles_json(hub_config_files("dev")):
+    for profile in profile_list(hub_values("dev")):
         assert profile["kubespawner_override"]["image"] in pinned, profile["slug"]
 
 
-def test_home_is_25_gib_and_shared_by_up_to_four_named_servers(executed_hub_config):
-    config = executed_hub_config("prod-a")
-    assert config.JupyterHub.allow_named_servers is True
-    assert config.JupyterHub.named_server_limit_per_user == 4
-    assert config.KubeSpawner.storage_capacity == "25Gi"
-    assert config.KubeSpawner.pvc_name_template == "claim-{username}"
-    assert config.KubeSpawner.storage_access_modes == ["ReadWriteMany"]
+def test_home_is_25_gib_and_shared_by_up_to_four_named_servers(hub_values):
+    values = hub_values("prod-a")
+    assert values["hub"]["allowNamedServers"] is True
+    assert values["hub"]["namedServerLimitPerUser"] == 4
+    storage = values["singleuser"]["storage"]
+    assert storage["type"] == "dynamic" and storage["capacity"] == "25Gi"
+    assert storage["dynamic"]["pvcNameTemplate"] == "claim-{username}"
+    assert storage["dynamic"]["storageAccessModes"] == ["ReadWriteMany"]
 
 
-def test_login_is_generic_oidc_with_groups_from_the_userinfo(executed_hub_config):
-    config = executed_hub_config("dev")
-    oauth = config.GenericOAuthenticator
-    assert config.JupyterHub.authenticator_class == "generic-oauth"
-    assert oauth.client_id == "eaf-jupyterhub-dev"
-    assert oauth.authorize_url == "https://pingprod.fnal.gov/as/authorization.oauth2"
-    assert oauth.oauth_callback_url == "https://jupyter.apps.eaf-dev.fnal.gov/hub/oauth_callback"
-    assert oauth.manage_groups is True and oauth.auth_state_groups_key == "oauth_user.groups"
-    assert set(oauth.allowed_groups) == set(CATALOG_SLUGS)
-    assert oauth.client_secret == "00" * 32, "the client secret must come from the environment (the hub Secret)"
+def test_login_is_generic_oidc_with_groups_from_the_userinfo(hub_values):
+    config = hub_values("dev")["hub"]["config"]
+    oauth = config["GenericOAuthenticator"]
+    assert config["JupyterHub"]["authenticator_class"] == "generic-oauth"
+    assert oauth["client_id"] == "eaf-jupyterhub-dev"
+    assert oauth["authorize_url"] == "https://pingprod.fnal.gov/as/authorization.oauth2"
+    assert oauth["oauth_callback_url"] == "https://jupyter.apps.eaf-dev.fnal.gov/hub/oauth_callback"
+    assert oauth["manage_groups"] is True and oauth["auth_state_groups_key"] == "oauth_user.groups"
+    assert set(oauth["allowed_groups"]) == set(CATALOG_SLUGS)
+    assert config["Authenticator"]["enable_auth_state"] is True
 
 
-def test_the_oidc_client_secret_reaches_the_hub_only_through_its_secret():
-    manifests = manifests_for("dev")
-    secret = named(manifests, "Secret", "hub-secrets", "jupyterhub")
-    assert secret["stringData"]["OAUTH_CLIENT_SECRET"] == "test-only-oidc-client-secret"
-    config = named(manifests, "ConfigMap", "hub-config", "jupyterhub")["data"]["jupyterhub_config.py"]
-    assert "test-only-oidc-client-secret" not in config
+def test_the_hubs_credentials_are_secret_in_the_charts_values():
+    chart = charts_of(run_for("dev"))["jupyterhub"]
+    values = chart.inputs["values"]
+    assert values["hub"]["config"]["GenericOAuthenticator"]["client_secret"] == "test-only-oidc-client-secret"
+    assert len(values["hub"]["cookieSecret"]) == 64 and len(values["proxy"]["secretToken"]) == 64
+    assert len(values["hub"]["config"]["CryptKeeper"]["keys"][0]) == 64
+    # Fixed, derived values: the chart would otherwise generate new random ones on every render.
+    assert values["hub"]["cookieSecret"] != values["proxy"]["secretToken"]
 
 
-def test_idle_culler_runs_as_a_hub_service_with_only_its_scopes(executed_hub_config):
-    config = executed_hub_config("dev")
-    services = {s["name"]: s for s in config.JupyterHub.services}
-    culler = services["idle-culler"]
-    assert culler["command"][:3] == ["python3", "-m", "jupyterhub_idle_culler"]
-    assert "--timeout=3600" in culler["command"] and "api_token" not in culler
-    roles = {r["name"]: r for r in config.JupyterHub.load_roles}
-    assert roles["idle-culler"]["services"] == ["idle-culler"]
-    assert set(roles["idle-culler"]["scopes"]) == {"list:users", "read:users:activity", "read:servers",
-                                                   "delete:servers"}
+def test_idle_culler_is_the_charts_with_the_settings_timeouts(hub_values):
+    cull = hub_values("dev")["cull"]
+    assert cull == {"enabled": True, "timeout": 3600, "every": 600, "maxAge": 0, "concurrency": 10}
 
 
-def test_hub_is_reached_through_an_okd_route_to_the_proxy():
+def test_hub_metrics_need_a_token_and_prometheus_gets_one_that_reads_only_metrics(hub_values):
+    hub = hub_values("dev")["hub"]
+    assert hub["authenticatePrometheus"] is True
+    assert hub["loadRoles"]["prometheus"] == {"services": ["prometheus"], "scopes": ["read:metrics"]}
+    monitor = named(manifests_for("dev"), "ServiceMonitor", "hub", "jupyterhub")
+    endpoint, = monitor["spec"]["endpoints"]
+    assert endpoint["bearerTokenSecret"] == {"name": "hub", "key": "hub.services.prometheus.apiToken"}
+
+
+def test_hub_is_reached_through_an_okd_route_to_the_proxy(hub_values):
     route = named(manifests_for("prod-b"), "Route", "jupyterhub", "jupyterhub")
     assert route["spec"]["host"] == "jupyter.eaf.fnal.gov", "the facility name (Pulumi.prod.yaml)"
     assert route["spec"]["to"]["name"] == "proxy-public"
     assert route["spec"]["tls"]["termination"] == "edge"
+    assert hub_values("prod-b")["proxy"]["service"]["type"] == "ClusterIP", "no LoadBalancer beside the Route"
 
 
-def test_hub_pod_rolls_when_its_config_changes():
-    manifests = manifests_for("dev")
-    pod = named(manifests, "Deployment", "hub", "jupyterhub")["spec"]["template"]
-    assert len(pod["metadata"]["annotations"]["eaf.fnal.gov/config-sha256"]) == 64
+def test_the_charts_fixed_uids_and_fs_groups_are_unset_for_okd():
+    chart = charts_of(run_for("dev"))["jupyterhub"].inputs
+    unset = yaml.safe_load(chart["valueYamlFiles"][0].text)
+    assert unset["hub"] == {"podSecurityContext": {"fsGroup": None},
+                            "containerSecurityContext": {"runAsUser": None, "runAsGroup": None}}
+    assert unset["proxy"]["chp"]["containerSecurityContext"] == {"runAsUser": None, "runAsGroup": None}
+    assert unset["singleuser"] == {"uid": None, "fsGid": None}
 
 
-def test_hub_may_manage_only_pods_pvcs_and_read_events_in_its_namespace():
-    role = named(manifests_for("dev"), "Role", "hub", "jupyterhub")
-    granted = {(r, v) for rule in role["rules"] for r in rule["resources"] for v in rule["verbs"]}
-    assert {r for r, _ in granted} == {"pods", "persistentvolumeclaims", "events"}
-    assert ("events", "create") not in granted
+def test_node_level_and_cluster_wide_chart_features_are_off(hub_values):
+    values = hub_values("dev")
+    assert values["prePuller"] == {"hook": {"enabled": False}, "continuous": {"enabled": False}}
+    assert not any(feature["enabled"] for feature in values["scheduling"].values())
+    assert values["singleuser"]["cloudMetadata"] == {"blockWithIptables": False}
+
+
+def test_the_chart_and_its_images_are_the_pinned_ones(hub_values):
+    chart = charts_of(run_for("dev"))["jupyterhub"].inputs
+    pin = chart_pin("jupyterhub")
+    assert (chart["chart"], chart["version"], chart["repositoryOpts"]["repo"]) == ("jupyterhub", pin.version,
+                                                                                    pin.repository)
+    values = hub_values("dev")
+    pinned = pinned_images()
+    assert f"{values['hub']['image']['name']}:{values['hub']['image']['tag']}" == pinned["jupyterhub-hub"]
+    chp = values["proxy"]["chp"]["image"]
+    assert f"{chp['name']}:{chp['tag']}" == pinned["configurable-http-proxy"]

@@ -46,9 +46,14 @@ PROGRAM = "from tests.engine.apps_layer_program import main\n\nmain()\n"
 EXTRA_PROFILE = {"slug": "cms-big-memory", "displayName": "CMS: COFFEA-Dask, 64 GB", "flavour": "coffea-dask",
                  "groups": ["cms"], "compute": {"cpu": {"request": 2, "limit": 8},
                                                 "memoryGiB": {"request": 16, "limit": 64}}}
-# What that edit may touch: the hub's config and the hub Deployment (its config hash annotation rolls it).
-EDITED = {("update", "kubernetes:core/v1:ConfigMap", "jupyterhub/hub-config"),
-          ("update", "kubernetes:apps/v1:Deployment", "jupyterhub/hub")}
+# What that edit may touch: the chart's hub Secret (its values.yaml holds the profile list), the hub Deployment (the
+# Secret's checksum annotation rolls it), and the Chart component's own inputs (its values).
+EDITED = {("update", "kubernetes:core/v1:Secret", "jupyterhub:jupyterhub/hub"),
+          ("update", "kubernetes:apps/v1:Deployment", "jupyterhub:jupyterhub/hub"),
+          ("update", "kubernetes:helm.sh/v4:Chart", "jupyterhub")}
+# The published chart archives (../shared/charts, beside the repository): the stack renders them, sha256-checked.
+CHART_ARCHIVES = "../shared/charts"
+CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
 
 # (group, kind, namespace, name): how an object is told apart on the server, whatever version it is served at.
 ObjectKey = tuple[str, str, str, str]
@@ -112,6 +117,7 @@ class AppsRun:
     after_destroy: dict[ObjectKey, dict] = field(default_factory=dict)
     labels_after_up: dict[str, dict[str, str]] = field(default_factory=dict)
     labels_after_destroy: dict[str, dict[str, str]] = field(default_factory=dict)
+    chart_objects: list[dict] = field(default_factory=list)  # (apiVersion, kind, metadata) of each rendered object
 
     def step(self, name: str) -> subprocess.CompletedProcess:
         """The named step, failing the calling test when it did not run or did not succeed."""
@@ -132,6 +138,21 @@ class AppsRun:
         return (f"[apps layer, real engine] {self.stack}: {len(self.expected)} objects and {len(self.patches)} Node "
                 f"patch(es) applied; left out (no upstream CRD built): {len(self.left_out)} "
                 f"({', '.join(kinds)}); {times}")
+
+
+def _chart_objects(exported: dict) -> list[dict]:
+    """apiVersion, kind and metadata of every object a Chart component rendered, from the stack's state."""
+    resources = exported["deployment"].get("resources", [])
+    charts = {r["urn"]: r["urn"].split("::")[-1] for r in resources if r["type"] == CHART_TYPE}
+    found = []
+    for resource in resources:
+        if resource.get("parent") in charts and resource["type"].startswith("kubernetes:"):
+            outputs = resource.get("outputs", {})
+            metadata = outputs.get("metadata", {})
+            found.append({"apiVersion": outputs["apiVersion"], "kind": outputs["kind"], "chart": charts[resource["parent"]],
+                          "metadata": {"name": metadata["name"], **({"namespace": metadata["namespace"]}
+                                                                    if metadata.get("namespace") else {})}})
+    return sorted(found, key=lambda m: (m["chart"], m["kind"], m["metadata"].get("namespace", ""), m["metadata"]["name"]))
 
 
 def _add_extra_profile(stack_file) -> None:
@@ -178,6 +199,7 @@ def apps_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     (project / "__main__.py").write_text(PROGRAM, encoding="utf-8")
     # The stack's own `eaf:` config, as in its stack file; its secrets are the harness' test-only values.
     own = {f"eaf:{key}": value for key, value in read_stack_file(PROJECT_DIR, stack).items()}
+    own["eaf:apps"] = {**own.get("eaf:apps", {}), "charts": {"archives": CHART_ARCHIVES}}
     (project / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": own}, sort_keys=True),
                                                   encoding="utf-8")
     env = engine_env(work, f"apps-layer-{stack}", import_project=True)
@@ -213,6 +235,9 @@ def apps_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
             ready = ready and run(f"config {key}", "config", "set", "--secret", f"eaf:{key}", stdin=value)
         try:
             if ready and run("up", "up", "--yes", "--skip-preview"):
+                if run("export", "stack", "export"):
+                    result.chart_objects = _chart_objects(json.loads(result.steps["export"].stdout))
+                kinds |= {(m["apiVersion"], m["kind"]) for m in result.chart_objects}
                 result.after_up = _on_server(server, kinds)
                 result.labels_after_up = _node_labels(server, node_names)
                 run("preview unchanged", "preview", "--expect-no-changes")
