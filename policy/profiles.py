@@ -2,14 +2,14 @@
 guarantees, e.g. a MIG slice), and no guarantee above its limit. A profile without limits lets one user's server
 take a whole worker.
 
-The apps layer (infra/apps/jupyterhub.py) writes KubeSpawner's profile list as `profiles.json` in the hub's
-ConfigMap; each entry's `kubespawner_override` carries cpu_limit/mem_limit/cpu_guarantee/mem_guarantee and
-extra_resource_limits/extra_resource_guarantees. That rendered list is what is checked: it is what the hub reads.
+The apps layer (infra/apps/jupyterhub.py) hands KubeSpawner's profile list to the jupyterhub chart as
+`singleuser.profileList` (the Chart component's values; the chart copies them into the hub's Secret as they are);
+each entry's `kubespawner_override` carries cpu_limit/mem_limit/cpu_guarantee/mem_guarantee and
+extra_resource_limits/extra_resource_guarantees. That list is what is checked: it is what the hub reads.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -17,21 +17,18 @@ from typing import Any
 from policy.records import ResourceRecord, StackInfo, Violation
 
 NAME = "jupyterhub-profile-limits"
-CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-PROFILES_KEY = "profiles.json"
+CHART = "kubernetes:helm.sh/v4:Chart"
 # KubeSpawner's byte units: K, M, G, T are binary (M = MiB); plain numbers are bytes.
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _BYTES = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)\s*$")
 
 
 def hub_profiles(resources: Sequence[ResourceRecord]) -> Iterator[tuple[ResourceRecord, Mapping[str, Any]]]:
-    """(ConfigMap, profile entry) for every profile list a ConfigMap carries."""
+    """(Chart, profile entry) for every profile list a chart's values carry."""
     for record in resources:
-        data = record.inputs.get("data") if record.type == CONFIG_MAP else None
-        text = data.get(PROFILES_KEY) if isinstance(data, Mapping) else None
-        if not isinstance(text, str):
-            continue
-        entries = json.loads(text)
+        values = record.inputs.get("values") if record.type == CHART else None
+        singleuser = values.get("singleuser") if isinstance(values, Mapping) else None
+        entries = singleuser.get("profileList") if isinstance(singleuser, Mapping) else None
         for entry in entries if isinstance(entries, list) else ():
             if isinstance(entry, Mapping):
                 yield record, entry

@@ -79,10 +79,11 @@ def deploy_apps(plan: AppsPlan, access: ClusterAccess | None, await_objects: boo
 
         # One provider for every app object; its kubeconfig stays a secret (the cluster's admin credential). It
         # waits for the install to be complete, and so, through it, does every object: one edge, not one per object.
-        # ConfigMaps change in place (the plugin's default replaces one on any data change, and a named one is
-        # deleted before its replacement exists); the pods that read one carry its content hash and roll.
+        # ConfigMaps and Secrets change in place (the plugin's default replaces one on any data change, and a named
+        # one is deleted before its replacement exists); the pods that read one carry its content hash and roll (the
+        # charts' pods too: the hub Deployment carries the checksum of its Secret).
         provider = k8s.Provider(f"{plan.stack}-cluster", kubeconfig=access.kubeconfig,
-                                enable_config_map_mutable=True,
+                                enable_config_map_mutable=True, enable_secret_mutable=True,
                                 opts=pulumi.ResourceOptions(depends_on=list(access.ready)))
         kube = Kube(provider, await_objects=await_objects)
         for definition, build in plan.builds:

@@ -273,7 +273,8 @@ def _singleuser(args: JupyterHubArgs, profiles: tuple[Profile, ...]) -> dict[str
 # each pod the namespace's own UID and fsGroup, and refuses a pod that asks for another one. KubeSpawner then sets
 # none on the single-user pods either.
 OKD_UNSET = {
-    "hub": {"podSecurityContext": {"fsGroup": None}, "containerSecurityContext": {"runAsUser": None, "runAsGroup": None}},
+    "hub": {"podSecurityContext": {"fsGroup": None},
+            "containerSecurityContext": {"runAsUser": None, "runAsGroup": None}},
     "proxy": {"chp": {"containerSecurityContext": {"runAsUser": None, "runAsGroup": None}}},
     "singleuser": {"uid": None, "fsGid": None},
 }

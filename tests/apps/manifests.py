@@ -28,20 +28,20 @@ def _is_patch(resource: Registered) -> bool:
     return resource.type.endswith("Patch")
 
 
-def _json_numbers(value: Any) -> Any:
+def json_numbers(value: Any) -> Any:
     """Pulumi's gRPC carries every number as a double (replicas: 1.0); the provider sends integers to the API server,
     so the manifests do the same. No field of the objects here is a fractional number (quantities are strings)."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
-        return {k: _json_numbers(v) for k, v in value.items()}
+        return {k: json_numbers(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_json_numbers(v) for v in value]
+        return [json_numbers(v) for v in value]
     return value
 
 
 def _manifest(resource: Registered) -> dict[str, Any]:
-    inputs = _json_numbers(dict(resource.inputs))
+    inputs = json_numbers(dict(resource.inputs))
     manifest = {"apiVersion": inputs.pop("apiVersion"), "kind": inputs.pop("kind")}
     manifest.update(sorted(inputs.items()))
     return manifest
@@ -115,4 +115,4 @@ def charts_of(run: StackRun) -> dict[str, Registered]:
 
 def chart_values(stack: str, release: str) -> dict[str, Any]:
     """The values the stack hands a chart (plain: the harness resolves secrets), numbers as the provider sends them."""
-    return _json_numbers(charts_of(run_for(stack))[release].inputs["values"])
+    return json_numbers(charts_of(run_for(stack))[release].inputs["values"])

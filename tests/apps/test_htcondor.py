@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from infra.spec.errors import ConfigError
-from tests.apps.conftest import profiles_json
-from tests.apps.manifests import manifests_of, named
+from tests.apps.conftest import profile_list
+from tests.apps.manifests import charts_of, json_numbers, manifests_of, named
 from tests.harness import run_stack
 
 CMSLPC = {"collector": "cmslpc-cm.fnal.gov:9618", "schedds": ["lpcschedd1.fnal.gov", "lpcschedd2.fnal.gov"],
@@ -22,6 +22,10 @@ def _run(apps: dict | None = None, secrets: dict | None = None):
                 "jupyterhub": {"extraProfiles": [CONDOR_PROFILE]}}
     return run_stack("dev", overrides={"apps": {**settings, **(apps or {})}},
                      secrets={"htcondorTokens": TOKENS, **(secrets or {})})
+
+
+def _hub_profiles(run) -> list[dict]:
+    return profile_list(json_numbers(charts_of(run)["jupyterhub"].inputs["values"]))
 
 
 def _refusal(apps: dict, secrets: dict | None = None) -> str:
@@ -48,8 +52,7 @@ def test_the_pools_token_is_a_secret_in_the_state():
 
 
 def test_a_profile_naming_the_pool_mounts_its_config_and_token_and_sets_condor_config():
-    files = named(manifests_of(_run()), "ConfigMap", "hub-config", "jupyterhub")["data"]
-    override = next(p for p in profiles_json(files) if p["slug"] == "cms-lpc-condor")["kubespawner_override"]
+    override = next(p for p in _hub_profiles(_run()) if p["slug"] == "cms-lpc-condor")["kubespawner_override"]
     mounts = {m["mountPath"]: m for m in override["volume_mounts"]}
     assert mounts["/etc/condor/condor_config"]["subPath"] == "condor_config"
     assert mounts["/etc/condor/tokens.d"]["readOnly"] is True
@@ -60,8 +63,7 @@ def test_a_profile_naming_the_pool_mounts_its_config_and_token_and_sets_condor_c
 
 
 def test_profiles_without_a_pool_mount_nothing_of_htcondor():
-    files = named(manifests_of(_run()), "ConfigMap", "hub-config", "jupyterhub")["data"]
-    others = [p for p in profiles_json(files) if p["slug"] != "cms-lpc-condor"]
+    others = [p for p in _hub_profiles(_run()) if p["slug"] != "cms-lpc-condor"]
     assert others and not [p["slug"] for p in others
                            if any(v["name"].startswith("htcondor") for v in p["kubespawner_override"]["volumes"])]
 
@@ -114,7 +116,6 @@ def test_the_pool_config_gives_dask_jobqueue_its_worker_job_and_schedd():
 
 
 def test_a_condor_profile_mounts_the_jobqueue_defaults_where_dask_reads_its_config():
-    files = named(manifests_of(_run()), "ConfigMap", "hub-config", "jupyterhub")["data"]
-    override = next(p for p in profiles_json(files) if p["slug"] == "cms-lpc-condor")["kubespawner_override"]
+    override = next(p for p in _hub_profiles(_run()) if p["slug"] == "cms-lpc-condor")["kubespawner_override"]
     mount = next(m for m in override["volume_mounts"] if m["mountPath"] == "/etc/dask/jobqueue.yaml")
     assert (mount["name"], mount["subPath"]) == ("htcondor-config", "jobqueue.yaml")

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from infra.apps.images import pinned_images
 from infra.apps.charts import chart_pin
+from infra.apps.images import pinned_images
 from tests.apps.conftest import profile_list, spawner_of
 from tests.apps.manifests import charts_of, manifests_for, named, run_for
 from tests.harness import DEPLOYED_STACKS

@@ -19,7 +19,9 @@ Terminating.
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -46,11 +48,12 @@ PROGRAM = "from tests.engine.apps_layer_program import main\n\nmain()\n"
 EXTRA_PROFILE = {"slug": "cms-big-memory", "displayName": "CMS: COFFEA-Dask, 64 GB", "flavour": "coffea-dask",
                  "groups": ["cms"], "compute": {"cpu": {"request": 2, "limit": 8},
                                                 "memoryGiB": {"request": 16, "limit": 64}}}
-# What that edit may touch: the chart's hub Secret (its values.yaml holds the profile list), the hub Deployment (the
-# Secret's checksum annotation rolls it), and the Chart component's own inputs (its values).
+# What that edit may touch, all rendered by the jupyterhub chart: the hub Secret (its values.yaml holds the profile
+# list), the hub ConfigMap (its checksum of the images the profiles use) and the hub Deployment (its checksum
+# annotations roll it). In place: the provider updates ConfigMaps and Secrets rather than replacing them.
 EDITED = {("update", "kubernetes:core/v1:Secret", "jupyterhub:jupyterhub/hub"),
-          ("update", "kubernetes:apps/v1:Deployment", "jupyterhub:jupyterhub/hub"),
-          ("update", "kubernetes:helm.sh/v4:Chart", "jupyterhub")}
+          ("update", "kubernetes:core/v1:ConfigMap", "jupyterhub:jupyterhub/hub"),
+          ("update", "kubernetes:apps/v1:Deployment", "jupyterhub:jupyterhub/hub")}
 # The published chart archives (../shared/charts, beside the repository): the stack renders them, sha256-checked.
 CHART_ARCHIVES = "../shared/charts"
 CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
@@ -149,10 +152,11 @@ def _chart_objects(exported: dict) -> list[dict]:
         if resource.get("parent") in charts and resource["type"].startswith("kubernetes:"):
             outputs = resource.get("outputs", {})
             metadata = outputs.get("metadata", {})
-            found.append({"apiVersion": outputs["apiVersion"], "kind": outputs["kind"], "chart": charts[resource["parent"]],
-                          "metadata": {"name": metadata["name"], **({"namespace": metadata["namespace"]}
-                                                                    if metadata.get("namespace") else {})}})
-    return sorted(found, key=lambda m: (m["chart"], m["kind"], m["metadata"].get("namespace", ""), m["metadata"]["name"]))
+            where = {"namespace": metadata["namespace"]} if metadata.get("namespace") else {}
+            found.append({"apiVersion": outputs["apiVersion"], "kind": outputs["kind"],
+                          "chart": charts[resource["parent"]], "metadata": {"name": metadata["name"], **where}})
+    return sorted(found, key=lambda m: (m["chart"], m["kind"], m["metadata"].get("namespace", ""),
+                                        m["metadata"]["name"]))
 
 
 def _add_extra_profile(stack_file) -> None:
@@ -291,19 +295,153 @@ def test_preview_after_up_expects_no_changes(apps_run: AppsRun) -> None:
     apps_run.step("preview unchanged")
 
 
-def test_a_vo_catalog_edit_previews_as_the_hub_config_and_deployment_only(apps_run: AppsRun) -> None:
+def test_a_vo_catalog_edit_previews_as_the_hubs_secret_config_and_deployment_only(apps_run: AppsRun) -> None:
     preview = json.loads(apps_run.step("preview edit").stdout)
     changed = {(step["op"], step["urn"].split("::")[-2].split("$")[-1], step["urn"].split("::")[-1])
                for step in preview["steps"] if step["op"] != "same"}
     assert changed == EDITED, f"{apps_run.stack}: {sorted(changed)}"
 
 
+def _hub_values(objects: dict[ObjectKey, dict]) -> dict:
+    """The values the hub reads: values.yaml of the chart's hub Secret, as the server stores it."""
+    secret = objects[("", "Secret", "jupyterhub", "hub")]
+    return yaml.safe_load(base64.b64decode(secret["data"]["values.yaml"]))
+
+
 def test_the_edit_applies_and_the_server_offers_the_new_profile(apps_run: AppsRun) -> None:
     apps_run.step("up edit")
-    config = apps_run.after_edit[("", "ConfigMap", "jupyterhub", "hub-config")]
-    assert EXTRA_PROFILE["slug"] in {p["slug"] for p in json.loads(config["data"]["profiles.json"])}
-    before = apps_run.after_up[("", "ConfigMap", "jupyterhub", "hub-config")]["metadata"]["uid"]
-    assert config["metadata"]["uid"] == before, "the ConfigMap is updated in place, not replaced"
+    profiles = _hub_values(apps_run.after_edit)["singleuser"]["profileList"]
+    assert EXTRA_PROFILE["slug"] in {p["slug"] for p in profiles}
+    before = apps_run.after_up[("", "Secret", "jupyterhub", "hub")]["metadata"]["uid"]
+    assert apps_run.after_edit[("", "Secret", "jupyterhub", "hub")]["metadata"]["uid"] == before, (
+        "the hub Secret is updated in place, not replaced")
+
+
+def _rendered(apps_run: AppsRun, chart: str) -> list[dict]:
+    apps_run.step("export")
+    return [m for m in apps_run.chart_objects if m["chart"] == chart]
+
+
+def test_both_charts_render_their_workloads_and_nothing_okd_does_not_need(apps_run: AppsRun) -> None:
+    hub = {(m["kind"], m["metadata"]["name"]) for m in _rendered(apps_run, "jupyterhub")}
+    gateway = {(m["kind"], m["metadata"]["name"]) for m in _rendered(apps_run, "dask-gateway")}
+    assert {("Deployment", "hub"), ("Deployment", "proxy"), ("Service", "proxy-public"), ("Secret", "hub"),
+            ("ConfigMap", "hub"), ("PersistentVolumeClaim", "hub-db")} <= hub, sorted(hub)
+    assert not {kind for kind, _ in hub} & {"DaemonSet", "StatefulSet", "PriorityClass", "Job", "Ingress"}, sorted(hub)
+    assert {("Deployment", "api-dask-gateway"), ("Deployment", "controller-dask-gateway"),
+            ("Deployment", "traefik-dask-gateway"), ("Service", "traefik-dask-gateway"),
+            ("CustomResourceDefinition", "daskclusters.gateway.dask.org"),
+            ("CustomResourceDefinition", "ingressroutes.traefik.io")} <= gateway, sorted(gateway)
+
+
+def test_up_creates_every_object_the_charts_rendered_on_the_server(apps_run: AppsRun) -> None:
+    apps_run.step("up")
+    assert apps_run.chart_objects, f"{apps_run.stack}: the charts rendered nothing"
+    missing = sorted({_key(m) for m in apps_run.chart_objects} - set(apps_run.after_up))
+    assert missing == [], f"{apps_run.stack}: rendered but not on the server: {missing}"
+
+
+def _pod_specs(obj: dict) -> list[tuple[str, dict]]:
+    spec = obj.get("spec", {})
+    if obj["kind"] == "Pod":
+        return [(obj["metadata"]["name"], spec)]
+    template = spec.get("jobTemplate", {}).get("spec", spec).get("template")
+    return [(obj["metadata"]["name"], template["spec"])] if template else []
+
+
+# The ServiceAccount the stack grants `nonroot-v2` (infra/apps/dask_gateway.py): the chart's Traefik has a fixed UID.
+NONROOT_GRANTED = {("dask-gateway", "traefik-dask-gateway")}
+
+
+def test_every_pod_the_charts_render_is_admitted_under_restricted_v2(apps_run: AppsRun) -> None:
+    """restricted-v2: no UID, GID or fsGroup of its own (the SCC assigns the namespace's), no privilege, no host
+    namespaces, paths or ports; nonroot-v2 (the one grant) allows a fixed non-root UID, nothing more."""
+    apps_run.step("up")
+    checked = 0
+    for rendered in apps_run.chart_objects:
+        obj = apps_run.after_up[_key(rendered)]
+        for name, spec in _pod_specs(obj):
+            checked += 1
+            namespace = obj["metadata"]["namespace"]
+            nonroot = (namespace, spec.get("serviceAccountName")) in NONROOT_GRANTED
+            pod = spec.get("securityContext", {})
+            assert not {"runAsUser", "runAsGroup", "fsGroup", "supplementalGroups"} & pod.keys(), (name, pod)
+            assert not any(spec.get(k) for k in ("hostNetwork", "hostPID", "hostIPC")), name
+            assert not [v for v in spec.get("volumes", []) if "hostPath" in v], name
+            for container in spec.get("containers", []) + spec.get("initContainers", []):
+                context = container.get("securityContext", {})
+                fixed = {"runAsUser", "runAsGroup"} & context.keys()
+                assert not fixed or (nonroot and context.get("runAsUser", 1) > 0), (name, container["name"], context)
+                assert not context.get("privileged") and not context.get("allowPrivilegeEscalation"), (name, context)
+                assert not context.get("capabilities", {}).get("add"), (name, context)
+                assert not [p for p in container.get("ports", []) if "hostPort" in p], (name, container["name"])
+    assert checked >= 5, f"{apps_run.stack}: only {checked} pod templates rendered"
+
+
+def test_the_rendered_hub_offers_the_vo_catalog_with_limits_mounts_and_scratch(apps_run: AppsRun) -> None:
+    apps_run.step("up")
+    values = _hub_values(apps_run.after_up)
+    profiles = {p["slug"]: p for p in values["singleuser"]["profileList"]}
+    assert {"cms-coffea-cpu", "dune-larsoft-cpu", "astro-lsst-cpu"} <= profiles.keys(), sorted(profiles)
+    for slug, profile in profiles.items():
+        override = profile["kubespawner_override"]
+        assert profile["groups"], slug
+        assert 0 < override["cpu_guarantee"] <= override["cpu_limit"], slug
+        volumes = {v["name"]: v for v in override["volumes"]}
+        assert volumes["home"]["persistentVolumeClaim"]["claimName"] == "claim-{username}", slug
+        gpu = "extra_resource_limits" in override
+        assert ("scratch" in volumes) == gpu, slug
+        if gpu:
+            claim = volumes["scratch"]["ephemeral"]["volumeClaimTemplate"]["spec"]
+            assert claim["resources"]["requests"]["storage"] == "40Gi", slug
+    cms = {m["mountPath"] for m in profiles["cms-coffea-cpu"]["kubespawner_override"]["volume_mounts"]}
+    assert {"/cvmfs/cms.cern.ch", "/home/jovyan"} <= cms, sorted(cms)
+    storage = values["singleuser"]["storage"]
+    assert (storage["capacity"], storage["dynamic"]["pvcNameTemplate"]) == ("25Gi", "claim-{username}")
+    assert values["hub"]["allowNamedServers"] is True and values["hub"]["namedServerLimitPerUser"] == 4
+    assert values["cull"]["enabled"] is True and values["cull"]["timeout"] == 3600
+    assert values["hub"]["authenticatePrometheus"] is True
+    assert values["hub"]["config"]["JupyterHub"]["authenticator_class"] == "generic-oauth"
+    assert "eaf-profiles-by-group" in values["hub"]["extraConfig"]
+    assert "fsGroup" not in values["hub"]["podSecurityContext"], "the OKD unset reached Helm"
+
+
+def test_the_rendered_hub_config_is_the_charts_own(apps_run: AppsRun) -> None:
+    apps_run.step("up")
+    files = apps_run.after_up[("", "ConfigMap", "jupyterhub", "hub")]["data"]
+    assert {"jupyterhub_config.py", "z2jh.py"} <= files.keys()
+    assert "from z2jh import" in files["jupyterhub_config.py"]
+
+
+def test_the_rendered_gateway_authenticates_through_the_hub_with_per_group_limits(apps_run: AppsRun) -> None:
+    apps_run.step("up")
+    config = apps_run.after_up[("", "ConfigMap", "dask-gateway", "api-dask-gateway")]["data"]["dask_gateway_config.py"]
+    # The chart hands its config the values as a JSON string literal (_PROPERTIES), the API token left out.
+    literal = re.search(r"^_PROPERTIES = json.loads\((.*)\)$", config, flags=re.MULTILINE)
+    assert literal is not None, config[:400]
+    auth = json.loads(json.loads(literal.group(1)))["gateway"]["auth"]
+    assert auth["type"] == "jupyterhub" and "apiToken" not in auth["jupyterhub"]
+    assert auth["jupyterhub"]["apiUrl"] == "http://hub.jupyterhub.svc:8081/hub/api"
+    assert "GROUP_LIMITS = {'accel-ai'" in config and "'cluster_max_cores': 200.0" in config
+    secret = apps_run.after_up[("", "Secret", "dask-gateway", "api-dask-gateway")]
+    hub = apps_run.after_up[("", "Secret", "jupyterhub", "hub")]
+    assert secret["data"]["jupyterhub-api-token"] == hub["data"]["hub.services.dask-gateway.apiToken"], (
+        "the gateway and the hub hold the same service token")
+
+
+def test_no_route_exposes_the_gateway_and_the_hubs_route_goes_to_the_proxy(apps_run: AppsRun) -> None:
+    apps_run.step("up")
+    routes = [obj for key, obj in apps_run.after_up.items() if key[1] == "Route"]
+    assert not [r for r in routes if r["metadata"]["namespace"] == "dask-gateway"]
+    hub = apps_run.after_up[("route.openshift.io", "Route", "jupyterhub", "jupyterhub")]
+    assert hub["spec"]["to"]["name"] == "proxy-public" and "path" not in hub["spec"]
+    assert ("", "Service", "jupyterhub", "proxy-public") in apps_run.after_up
+
+
+def test_destroy_deletes_every_object_the_charts_rendered(apps_run: AppsRun) -> None:
+    apps_run.step("destroy")
+    left = sorted(_key(m) for m in apps_run.chart_objects if _key(m) in apps_run.after_destroy)
+    assert left == [], f"{apps_run.stack}: rendered objects still on the server after destroy: {left}"
 
 
 def test_destroy_deletes_every_object_but_the_namespaces(apps_run: AppsRun) -> None:

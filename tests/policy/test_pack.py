@@ -13,8 +13,10 @@ import sys
 from collections.abc import Iterator
 
 import grpc
+import pulumi
 import pytest
 from google.protobuf import json_format, struct_pb2
+from pulumi.runtime import rpc
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import PolicyResource, PolicyResourceOptions, StackValidationArgs
 from pulumi_policy.policy import PolicyCustomTimeouts
@@ -70,10 +72,21 @@ def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
         process.wait(timeout=10)
 
 
+def _wire(value):
+    """Inputs as the engine sends them to an analyzer: an asset (a chart's values file) in its wire form."""
+    if isinstance(value, pulumi.StringAsset):
+        return {rpc._special_sig_key: rpc._special_asset_sig, "text": value.text}
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    return value
+
+
 def _analyze_stack(stub, run) -> list:
     request = analyzer_pb2.AnalyzeStackRequest()
     for r in run.resources:
-        properties = json_format.ParseDict(r.inputs, struct_pb2.Struct())
+        properties = json_format.ParseDict(_wire(r.inputs), struct_pb2.Struct())
         request.resources.append(analyzer_pb2.AnalyzerResource(
             type=r.type, properties=properties, urn=r.urn, name=r.name, parent=r.parent,
             options=analyzer_pb2.AnalyzerResourceOptions(protect=r.protect)))
