@@ -91,9 +91,9 @@ def test_a_missing_oidc_client_secret_says_how_to_set_it():
 
 
 def test_the_apps_secret_key_is_not_required_when_no_app_needs_it():
-    from infra.apps.registry import Apps
+    from infra.apps.registry import definitions
 
-    off = {"apps": {field.alias or name: {"enabled": False} for name, field in Apps.model_fields.items()}}
+    off = {"apps": {definition.config_key: {"enabled": False} for definition in definitions()}}
     secrets = {"appsSecretKey": None, "jupyterhubOidcClientSecret": None, "keycloakUpstreamClientSecret": None}
     run = run_stack("prod-a", overrides=off, secrets=secrets)
     assert not [r.urn for r in run.resources if r.type.startswith("eaf:apps:")]

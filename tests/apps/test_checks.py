@@ -16,44 +16,45 @@ def test_the_built_manifests_of_every_stack_pass(stack):
     assert manifest_problems(manifests_for(stack)) == []
 
 
-def _hub() -> list[dict]:
+def _built() -> list[dict]:
     return copy.deepcopy(manifests_for("dev"))
 
 
 def test_a_deployment_whose_selector_misses_its_pod_labels_is_named():
-    manifests = _hub()
-    named(manifests, "Deployment", "hub", "jupyterhub")["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] = \
-        "jupyter-hub"
+    manifests = _built()
+    named(manifests, "Deployment", "mlflow", "mlflow")["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] = \
+        "ml-flow"
     (problem,) = manifest_problems(manifests)
-    assert problem.path == "Deployment jupyterhub/hub spec.selector"
+    assert problem.path == "Deployment mlflow/mlflow spec.selector"
     assert "selects no pod of its own template" in problem.why
 
 
 def test_a_container_requesting_more_than_its_limit_is_named():
-    manifests = _hub()
-    container = named(manifests, "Deployment", "proxy", "jupyterhub")["spec"]["template"]["spec"]["containers"][0]
-    container["resources"]["requests"]["memory"] = "2Gi"
+    manifests = _built()
+    container = named(manifests, "Deployment", "mlflow", "mlflow")["spec"]["template"]["spec"]["containers"][1]
+    limit = container["resources"]["limits"]["memory"]
+    container["resources"]["requests"]["memory"] = "64Gi"
     (problem,) = manifest_problems(manifests)
-    assert problem.path == "Deployment jupyterhub/proxy container chp memory"
-    assert problem.why == "request 2Gi is above limit 1024Mi"
+    assert problem.path == "Deployment mlflow/mlflow container oauth2-proxy memory"
+    assert problem.why == f"request 64Gi is above limit {limit}"
 
 
 def test_a_name_that_is_not_rfc1123_is_named():
-    manifests = _hub()
-    named(manifests, "Service", "proxy-public", "jupyterhub")["metadata"]["name"] = "Proxy_Public"
+    manifests = _built()
+    named(manifests, "Service", "mlflow-db", "mlflow")["metadata"]["name"] = "MLflow_DB"
     (problem,) = manifest_problems(manifests)
-    assert problem.path == "Service jupyterhub/Proxy_Public" and "RFC 1123 label" in problem.why
+    assert problem.path == "Service mlflow/MLflow_DB" and "RFC 1123 label" in problem.why
 
 
 def test_an_object_in_a_namespace_nobody_creates_is_named():
-    manifests = _hub()
-    named(manifests, "Service", "hub", "jupyterhub")["metadata"]["namespace"] = "jupyter"
+    manifests = _built()
+    named(manifests, "Service", "mlflow-db", "mlflow")["metadata"]["namespace"] = "ml-flow"
     (problem,) = manifest_problems(manifests)
-    assert problem.path == "Service jupyter/hub" and "namespace is neither created" in problem.why
+    assert problem.path == "Service ml-flow/mlflow-db" and "namespace is neither created" in problem.why
 
 
 def test_a_gpu_slice_request_must_equal_its_limit():
-    manifests = _hub()
+    manifests = _built()
     pod = named(manifests, "Deployment", "tritonserver", "triton")["spec"]["template"]["spec"]
     pod["containers"][0]["resources"]["limits"]["nvidia.com/mig-3g.40gb"] = "2"
     (problem,) = manifest_problems(manifests)
@@ -76,5 +77,5 @@ def test_a_broken_builder_stops_the_program_before_the_cluster_provider_exists(m
     with pytest.raises(ConfigError) as caught:
         run_stack("dev")
     message = str(caught.value)
-    assert "Deployment jupyterhub/hub spec.selector" in message and "selects no pod of its own template" in message
+    assert "Deployment mlflow/mlflow spec.selector" in message and "selects no pod of its own template" in message
     assert "nothing was created or changed" in message

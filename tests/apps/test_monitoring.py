@@ -33,9 +33,11 @@ def test_each_app_with_metrics_has_a_service_monitor_matching_its_service():
     manifests = manifests_for("dev")
     monitors = {(m["metadata"]["namespace"], m["metadata"]["name"]): m for m in manifests
                 if m["kind"] == "ServiceMonitor"}
-    assert set(monitors) == {("jupyterhub", "hub"), ("triton", "tritonserver"), ("dask-gateway", "api"),
-                             ("keycloak", "keycloak"), ("mlflow", "mlflow")}
+    assert set(monitors) == {("jupyterhub", "hub"), ("triton", "tritonserver"), ("keycloak", "keycloak"),
+                             ("mlflow", "mlflow")}
     for (namespace, name), monitor in monitors.items():
+        if namespace == "jupyterhub":
+            continue  # the chart's hub Service: checked by the real-engine tier, where the chart is rendered
         service = named(manifests, "Service", name, namespace)
         selector = monitor["spec"]["selector"]["matchLabels"]
         assert selector.items() <= service["metadata"]["labels"].items(), f"{namespace}/{name} selects no service"

@@ -78,7 +78,7 @@ def test_the_apps_output_is_empty_when_there_is_no_cluster():
 
 def test_the_apps_output_names_each_apps_address():
     assert run_for("prod-a").outputs["apps"] == {
-        "daskGateway": "http://traefik.dask-gateway.svc:80",
+        "daskGateway": "http://traefik-dask-gateway.dask-gateway.svc:80",
         "grafana": "https://grafana.eaf.fnal.gov",
         "jupyterhub": "https://jupyter.eaf.fnal.gov",
         "keycloak": "https://keycloak.eaf.fnal.gov",
