@@ -1,8 +1,9 @@
 """The apps layer's objects, checked by a real kube-apiserver (issue 12), and both guards against three mistakes.
 
-Positive: for dev, prod-a and prod-b every object the apps layer registers (tests/apps/manifests.py, from the mock
-harness run) goes to the session's server (tests/support/apiserver.py): Namespaces for real, everything else dry-run
-with strict field validation; the GPU workers' MIG-label patches are server-side-apply dry-runs against Node objects
+Positive: for dev, prod-a and prod-b every object the apps layer registers itself (tests/apps/manifests.py, from the
+mock harness run; what the upstream Helm charts render is applied by the real-engine tier,
+tests/engine/test_apps_layer_real.py, since only the plugin renders them) goes to the session's server
+(tests/support/apiserver.py): Namespaces for real, everything else dry-run with strict field validation; the GPU workers' MIG-label patches are server-side-apply dry-runs against Node objects
 standing for the stack's planned machines; the pods the hub would spawn from each profile are dry-run too. OKD
 platform kinds and upstream operators' custom resources are dry-run against their real upstream CRDs, installed
 for this module from scripts/build-crds.sh's build (tests/support/crds.py); a kind without one fails, naming the
@@ -19,7 +20,6 @@ instruction instead of being skipped.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable
 
 import pytest
@@ -28,7 +28,7 @@ from infra.apps import objects
 from infra.apps.catalog import load_catalog
 from infra.apps.checks import manifest_problems
 from infra.apps.credentials import PlaceholderCredentials
-from infra.apps.deploy import build_apps
+from infra.apps.deploy import AppsPlan, build_apps
 from infra.apps.registry import Apps
 from infra.apps.storage import NfsArea
 from infra.contracts import AppsInput
@@ -52,7 +52,7 @@ from tests.apiserver.apps_on_server import (
     stored_state,
     version_skew_note,
 )
-from tests.apps.manifests import manifests_for, named, patches_for
+from tests.apps.manifests import chart_values, manifests_for, named, patches_for
 from tests.harness import DEPLOYED_STACKS, run_stack
 from tests.support.apiserver import report_line
 from tests.support.crds import GroupVersionKind
@@ -61,6 +61,7 @@ from tests.support.dryrun import ObjectRef, Rejection, check, installed_crds, se
 pytestmark = pytest.mark.real
 
 HUB_NAMESPACE = "jupyterhub"
+MLFLOW_NAMESPACE = "mlflow"
 # The same bad value in both layers of each negative pair. KubeSpawner hands memory to the server in bytes
 # (16 GiB = 17179869184), so that is how the server's message says it.
 BAD_NFS_AREA = "Scratch_Area"
@@ -236,8 +237,9 @@ def test_objects_in_a_namespace_the_stack_does_not_create_are_refused(kube_api_c
     assert all(f'namespaces "{HUB_NAMESPACE}" not found' in r.message for r in result.rejections)
 
 
-def _profile_entries(manifests: list[dict]) -> list[dict]:
-    return json.loads(named(manifests, "ConfigMap", "hub-config", HUB_NAMESPACE)["data"]["profiles.json"])
+def _profile_entries(values: dict) -> list[dict]:
+    """The hub's server options: the profile list the stack hands the jupyterhub chart."""
+    return values["singleuser"]["profileList"]
 
 
 def _spawned_pods(entries: list[dict]) -> list[dict]:
@@ -247,7 +249,7 @@ def _spawned_pods(entries: list[dict]) -> list[dict]:
 
 @pytest.mark.parametrize("stack", DEPLOYED_STACKS)
 def test_every_profile_pod_the_hub_would_spawn_is_accepted_by_the_server(stack, kube_api_client):
-    pods = _spawned_pods(_profile_entries(manifests_for(stack)))
+    pods = _spawned_pods(_profile_entries(chart_values(stack, "jupyterhub")))
     assert pods, f"{stack}: the hub offers no profile"
     with namespaces_removed_afterwards(kube_api_client, [HUB_NAMESPACE]):
         create_namespace(kube_api_client, HUB_NAMESPACE)
@@ -280,9 +282,18 @@ def _apps_with_extra_profile(compute: Compute) -> Apps:
     return apps.model_copy(update={"jupyterhub": apps.jupyterhub.model_copy(update={"extra_profiles": (profile,)})})
 
 
-def _built(apps: Apps) -> list[dict]:
+def _plan(apps: Apps) -> AppsPlan:
     """What the real builders make of `apps` for dev's plan (secrets as placeholders)."""
-    return build_apps(AppsInput("dev", apps, loaded_stack("dev").plan), PlaceholderCredentials()).manifests
+    return build_apps(AppsInput("dev", apps, loaded_stack("dev").plan), PlaceholderCredentials())
+
+
+def _built(apps: Apps) -> list[dict]:
+    return _plan(apps).manifests
+
+
+def _hub_values(apps: Apps) -> dict:
+    (values,) = [c.values for _, build in _plan(apps).builds for c in build.charts if c.release == "jupyterhub"]
+    return values
 
 
 @pytest.mark.parametrize("resource", sorted(OVERSIZED))
@@ -302,7 +313,7 @@ def test_a_profile_requesting_more_than_its_limit_is_stopped_by_config_validatio
 @pytest.mark.parametrize("resource", sorted(OVERSIZED))
 def test_a_profile_requesting_more_than_its_limit_is_refused_by_the_server_at_spawn(resource, kube_api_client):
     _, server_says = OVERSIZED[resource]
-    entries = _profile_entries(_built(_apps_with_extra_profile(_oversized_compute(resource))))
+    entries = _profile_entries(_hub_values(_apps_with_extra_profile(_oversized_compute(resource))))
     (entry,) = [e for e in entries if e["slug"] == BAD_PROFILE_SLUG]
     with namespaces_removed_afterwards(kube_api_client, [HUB_NAMESPACE]):
         create_namespace(kube_api_client, HUB_NAMESPACE)
@@ -311,43 +322,33 @@ def test_a_profile_requesting_more_than_its_limit_is_refused_by_the_server_at_sp
     assert server_says in rejection.message, rejection.message
 
 
-def test_the_hub_config_carrying_an_oversized_profile_is_accepted_by_the_server(kube_api_client):
-    """Why config validation must stop it: at deploy time the profile is only data in a ConfigMap, which the server
-    accepts; its refusal would come later, when a user's server fails to spawn."""
-    config_map = named(_built(_apps_with_extra_profile(_oversized_compute("memoryGiB"))), "ConfigMap", "hub-config",
-                       HUB_NAMESPACE)
-    with namespaces_removed_afterwards(kube_api_client, [HUB_NAMESPACE]):
-        create_namespace(kube_api_client, HUB_NAMESPACE)
-        assert submit([config_map], kube_api_client) == []
-
-
 # -- (b) a Deployment whose selector misses its pod labels -----------------------------------------------------------
 # No setting reaches a selector: objects.selector(app, component) and objects.labels(app, component) are both made
 # from the builders' constants. The guard is the pre-registration check (infra/apps/checks.py), which load_spec runs
 # over the built manifests through infra/apps/validate.py.
 
 
-def _hub_with_stray_selector() -> tuple[list[dict], dict]:
+def _mlflow_with_stray_selector() -> tuple[list[dict], dict]:
     manifests = copy.deepcopy(manifests_for("dev"))
-    hub = named(manifests, "Deployment", "hub", HUB_NAMESPACE)
-    hub["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] = "hub-typo"
-    return manifests, hub
+    mlflow = named(manifests, "Deployment", "mlflow", MLFLOW_NAMESPACE)
+    mlflow["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] = "mlflow-typo"
+    return manifests, mlflow
 
 
 def test_a_selector_missing_its_pod_labels_is_named_by_the_pre_registration_check():
-    manifests, _ = _hub_with_stray_selector()
+    manifests, _ = _mlflow_with_stray_selector()
     (problem,) = manifest_problems(manifests)
-    assert problem.path == "Deployment jupyterhub/hub spec.selector"
+    assert problem.path == "Deployment mlflow/mlflow spec.selector"
     assert "selects no pod of its own template" in problem.why
     assert "infra/apps/objects.selector" in problem.fix
 
 
 def test_a_selector_missing_its_pod_labels_is_refused_by_the_server(kube_api_client):
-    _, hub = _hub_with_stray_selector()
-    with namespaces_removed_afterwards(kube_api_client, [HUB_NAMESPACE]):
-        create_namespace(kube_api_client, HUB_NAMESPACE)
-        rejection = _only(submit([hub], kube_api_client))
-    assert (rejection.kind, rejection.name, rejection.status) == ("Deployment", "hub", 422)
+    _, mlflow = _mlflow_with_stray_selector()
+    with namespaces_removed_afterwards(kube_api_client, [MLFLOW_NAMESPACE]):
+        create_namespace(kube_api_client, MLFLOW_NAMESPACE)
+        rejection = _only(submit([mlflow], kube_api_client))
+    assert (rejection.kind, rejection.name, rejection.status) == ("Deployment", "mlflow", 422)
     assert "`selector` does not match template `labels`" in rejection.message, rejection.message
 
 

@@ -6,7 +6,6 @@ kubernetes-validate ships JSON schemas per Kubernetes minor; the pinned OKD rele
 
 from __future__ import annotations
 
-import jsonschema
 import kubernetes_validate
 import pytest
 

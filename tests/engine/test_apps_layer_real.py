@@ -326,7 +326,7 @@ def test_both_charts_render_their_workloads_and_nothing_okd_does_not_need(apps_r
     hub = {(m["kind"], m["metadata"]["name"]) for m in _rendered(apps_run, "jupyterhub")}
     gateway = {(m["kind"], m["metadata"]["name"]) for m in _rendered(apps_run, "dask-gateway")}
     assert {("Deployment", "hub"), ("Deployment", "proxy"), ("Service", "proxy-public"), ("Secret", "hub"),
-            ("ConfigMap", "hub"), ("PersistentVolumeClaim", "hub-db")} <= hub, sorted(hub)
+            ("ConfigMap", "hub"), ("PersistentVolumeClaim", "hub-db-dir")} <= hub, sorted(hub)
     assert not {kind for kind, _ in hub} & {"DaemonSet", "StatefulSet", "PriorityClass", "Job", "Ingress"}, sorted(hub)
     assert {("Deployment", "api-dask-gateway"), ("Deployment", "controller-dask-gateway"),
             ("Deployment", "traefik-dask-gateway"), ("Service", "traefik-dask-gateway"),
@@ -436,6 +436,22 @@ def test_no_route_exposes_the_gateway_and_the_hubs_route_goes_to_the_proxy(apps_
     hub = apps_run.after_up[("route.openshift.io", "Route", "jupyterhub", "jupyterhub")]
     assert hub["spec"]["to"]["name"] == "proxy-public" and "path" not in hub["spec"]
     assert ("", "Service", "jupyterhub", "proxy-public") in apps_run.after_up
+
+
+def test_the_monitors_select_the_charts_hub_service_and_gateway_pods(apps_run: AppsRun) -> None:
+    apps_run.step("up")
+    objects = apps_run.after_up
+    monitor = objects[("monitoring.coreos.com", "ServiceMonitor", "jupyterhub", "hub")]
+    service = objects[("", "Service", "jupyterhub", "hub")]
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    assert monitor["spec"]["endpoints"][0]["port"] in {p["name"] for p in service["spec"]["ports"]}
+    secret = objects[("", "Secret", "jupyterhub", "hub")]
+    assert monitor["spec"]["endpoints"][0]["bearerTokenSecret"]["key"] in secret["data"]
+    pods = objects[("monitoring.coreos.com", "PodMonitor", "dask-gateway", "api")]
+    template = objects[("apps", "Deployment", "dask-gateway", "api-dask-gateway")]["spec"]["template"]
+    assert pods["spec"]["selector"]["matchLabels"].items() <= template["metadata"]["labels"].items()
+    ports = {p.get("name") for c in template["spec"]["containers"] for p in c.get("ports", [])}
+    assert pods["spec"]["podMetricsEndpoints"][0]["port"] in ports
 
 
 def test_destroy_deletes_every_object_the_charts_rendered(apps_run: AppsRun) -> None:
