@@ -6,9 +6,9 @@ tests/engine/test_apps_layer_real.py, since only the plugin renders them) goes t
 (tests/support/apiserver.py): Namespaces for real, everything else dry-run with strict field validation; the GPU
 workers' MIG-label patches are server-side-apply dry-runs against Node objects standing for the stack's planned
 machines; the pods the hub would spawn from each profile are dry-run too. OKD platform kinds and upstream operators'
-custom resources are dry-run against their real upstream CRDs, installed for this module from scripts/build-
-crds.sh's build (tests/support/crds.py); a kind without one fails, naming the module the Go proxy refused, and
-nothing is left unchecked.
+custom resources are dry-run against their real upstream CRDs, installed for this module from
+scripts/build-crds.sh's build (tests/support/crds.py); a kind without one fails, naming the module the Go proxy
+refused, and nothing is left unchecked.
 
 Negative, each twice: the project's own validation stops the mistake first with the field and the fix; and with
 that validation bypassed (the real builders fed unvalidated settings, or a built manifest mutated), the server
