@@ -191,7 +191,9 @@ def _authenticator(args: JupyterHubArgs) -> dict[str, Any]:
             "scope": list(hub.oidc.scopes),
             "username_claim": hub.oidc.username_claim,
             "manage_groups": True,
-            "auth_state_groups_key": f"oauth_user.{hub.oidc.groups_claim}",
+            # oauthenticator 16 (the chart's hub image) reads groups from the userinfo claim (`claim_groups_key`;
+            # 17's `auth_state_groups_key` does not exist there).
+            "claim_groups_key": hub.oidc.groups_claim,
             "allowed_groups": sorted(args.catalog.groups),
             "admin_groups": sorted(hub.admin_groups),
         },

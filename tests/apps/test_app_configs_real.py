@@ -1,12 +1,14 @@
-"""The rendered config files, loaded by the real programs' own config classes (the versions the pinned images carry).
+"""The config the stack hands the charts, loaded by the real programs' own config classes (the versions the charts'
+pinned images carry).
 
 JupyterHub and Dask Gateway only *warn* about a config key no class has, and a wrong type fails at start-up on the
-cluster; these tests load `jupyterhub_config.py` and `dask_gateway_config.py` with traitlets, check every key against
-the real classes, and let the real KubeSpawner build the pod of each server option for a user of its VO.
+cluster; these tests check every `hub.config` key and the gateway's `extraConfig` against the real classes, run the
+hub's profile filter (`hub.extraConfig`) and let the real KubeSpawner build the pod of each server option for a user
+of its VO, the storage settings mapped as the chart's jupyterhub_config.py maps them.
 
-Needs the Python packages of the k8s-hub 4.1.0 and dask-gateway-server 2024.1.0 images (requirements.txt):
-jupyterhub 5.2.1, jupyterhub-kubespawner 7.0.0, oauthenticator 17.3.0, dask-gateway-server 2024.1.0. Without them
-every test here fails and says so.
+Needs the Python packages of the k8s-hub 3.3.8 image of the jupyterhub 3.3.8 chart and of dask-gateway-server
+2024.1.0 (requirements.txt): jupyterhub 4.1.6, jupyterhub-kubespawner 6.2.0, oauthenticator 16.3.1,
+dask-gateway-server 2024.1.0. Without them every test here fails and says so.
 """
 
 from __future__ import annotations
@@ -18,18 +20,18 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.apps.conftest import HUB_SECRET_VARIABLES, profiles_json
-from tests.apps.manifests import manifests_for, named
+from tests.apps.manifests import chart_values
 from tests.harness import DEPLOYED_STACKS
 
 pytestmark = pytest.mark.real
 
-NEEDED = "jupyterhub==5.2.1 jupyterhub-kubespawner==7.0.0 oauthenticator==17.3.0 dask-gateway-server==2024.1.0"
+NEEDED = "jupyterhub==4.1.6 jupyterhub-kubespawner==6.2.0 oauthenticator==16.3.1 dask-gateway-server==2024.1.0"
 # Config section -> the class that owns it, in the programs the pinned images run.
 CLASSES = {
     "JupyterHub": "jupyterhub.app:JupyterHub",
     "ConfigurableHTTPProxy": "jupyterhub.proxy:ConfigurableHTTPProxy",
     "Authenticator": "jupyterhub.auth:Authenticator",
+    "CryptKeeper": "jupyterhub.crypto:CryptKeeper",
     "GenericOAuthenticator": "oauthenticator.generic:GenericOAuthenticator",
     "KubeSpawner": "kubespawner:KubeSpawner",
     "DaskGateway": "dask_gateway_server.app:DaskGateway",
@@ -37,7 +39,6 @@ CLASSES = {
     "KubeClusterConfig": "dask_gateway_server.backends.kubernetes:KubeClusterConfig",
     "JupyterHubAuthenticator": "dask_gateway_server.auth:JupyterHubAuthenticator",
     "Backend": "dask_gateway_server.backends.base:Backend",
-    "KubeController": "dask_gateway_server.backends.kubernetes.controller:KubeController",
 }
 # KubeSpawner reads a kubeconfig when it is created; it never connects in these tests.
 FAKE_KUBECONFIG = """apiVersion: v1
@@ -63,32 +64,42 @@ def _owner(section: str) -> type:
 
 @pytest.fixture
 def environment(monkeypatch, tmp_path):
-    for variable in (*HUB_SECRET_VARIABLES, "JUPYTERHUB_API_TOKEN"):
-        monkeypatch.setenv(variable, "00" * 32)
-    monkeypatch.setenv("POD_NAMESPACE", "jupyterhub")
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(FAKE_KUBECONFIG)
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     return tmp_path
 
 
-def _load(files: dict[str, str], name: str, directory: Path):
+def _load(text: str, name: str, directory: Path, seed: str = ""):
     loader = _require("traitlets.config.loader")
-    for file_name, text in files.items():
-        (directory / file_name).write_text(text)
+    (directory / name).write_text(seed + text)
     return loader.PyFileConfigLoader(name, str(directory)).load_config()
 
 
+# What the chart's own jupyterhub_config.py sets from these values before it runs hub.extraConfig (z2jh's mapping of
+# singleuser.storage and singleuser.profileList), so that the real KubeSpawner sees what it sees on the cluster.
 def _hub_config(stack: str, directory: Path):
-    return _load(named(manifests_for(stack), "ConfigMap", "hub-config", "jupyterhub")["data"],
-                 "jupyterhub_config.py", directory)
+    config_class = _require("traitlets.config").Config
+    values = chart_values(stack, "jupyterhub")
+    storage = values["singleuser"]["storage"]
+    config = config_class({section: dict(traits) for section, traits in values["hub"]["config"].items()})
+    config.KubeSpawner.profile_list = values["singleuser"]["profileList"]
+    config.KubeSpawner.storage_pvc_ensure = True
+    config.KubeSpawner.pvc_name_template = storage["dynamic"]["pvcNameTemplate"]
+    config.KubeSpawner.storage_capacity = storage["capacity"]
+    config.KubeSpawner.storage_access_modes = storage["dynamic"]["storageAccessModes"]
+    config.KubeSpawner.environment = values["singleuser"]["extraEnv"]
+    config.JupyterHub.allow_named_servers = values["hub"]["allowNamedServers"]
+    config.JupyterHub.named_server_limit_per_user = values["hub"]["namedServerLimitPerUser"]
+    config.JupyterHub.authenticate_prometheus = values["hub"]["authenticatePrometheus"]
+    for name, text in sorted(values["hub"]["extraConfig"].items()):
+        exec(compile(text, name, "exec"), {"c": config})  # noqa: S102
+    return config
 
 
 def _gateway_config(stack: str, directory: Path):
-    manifests = manifests_for(stack)
-    files = {**named(manifests, "ConfigMap", "api", "dask-gateway")["data"],
-             **named(manifests, "ConfigMap", "controller", "dask-gateway")["data"]}
-    return (_load(files, "dask_gateway_config.py", directory), _load(files, "controller_config.py", directory))
+    text = chart_values(stack, "dask-gateway")["gateway"]["extraConfig"]["eaf-cluster-options"]
+    return _load(text, "dask_gateway_config.py", directory)
 
 
 def _unknown_or_invalid(config) -> list[str]:
@@ -114,9 +125,8 @@ def test_every_hub_setting_exists_and_has_a_valid_value(stack, environment):
 
 
 @pytest.mark.parametrize("stack", DEPLOYED_STACKS)
-def test_every_gateway_and_controller_setting_exists_and_has_a_valid_value(stack, environment):
-    gateway, controller = _gateway_config(stack, environment)
-    assert _unknown_or_invalid(gateway) == [] and _unknown_or_invalid(controller) == []
+def test_every_gateway_extra_setting_exists_and_has_a_valid_value(stack, environment):
+    assert _unknown_or_invalid(_gateway_config(stack, environment)) == []
 
 
 def _run(coroutine):
@@ -146,7 +156,7 @@ def test_the_real_kubespawner_builds_each_profiles_pod_for_a_member_of_its_vo(st
         await spawner.load_user_options()
         return await spawner.get_pod_manifest()
 
-    for profile in profiles_json(named(manifests_for(stack), "ConfigMap", "hub-config", "jupyterhub")["data"]):
+    for profile in chart_values(stack, "jupyterhub")["singleuser"]["profileList"]:
         pod = _run(pod_of(profile["slug"], profile["groups"][0]))
         container = pod.spec.containers[0]
         requests, limits = container.resources.requests, container.resources.limits
@@ -168,8 +178,7 @@ def test_the_real_kubespawner_form_offers_a_user_only_their_vos_profiles(environ
         return await spawner.options_form(spawner)
 
     form = _run(form_for("dune"))
-    slugs = {p["slug"] for p in profiles_json(named(manifests_for("dev"), "ConfigMap", "hub-config",
-                                                         "jupyterhub")["data"])}
+    slugs = {p["slug"] for p in chart_values("dev", "jupyterhub")["singleuser"]["profileList"]}
     shown = {slug for slug in slugs if f'value="{slug}"' in form}
     assert shown == {"dune-larsoft-cpu", "dune-larsoft-gpu-20gb"}, shown
 
@@ -178,14 +187,14 @@ def test_the_real_oauthenticator_takes_the_login_settings(environment):
     generic = _require("oauthenticator.generic")
     authenticator = generic.GenericOAuthenticator(config=_hub_config("prod-a", environment))
     assert authenticator.manage_groups is True
-    assert authenticator.auth_state_groups_key == "oauth_user.groups"
+    assert authenticator.claim_groups_key == "groups"
     assert authenticator.allowed_groups == {"cms", "dune", "fife", "astro", "accel-ai"}
 
 
 def test_the_gateways_options_give_real_cluster_limits_per_group(environment):
     models = _require("dask_gateway_server.models")
     kubernetes = _require("dask_gateway_server.backends.kubernetes")
-    gateway, _ = _gateway_config("dev", environment)
+    gateway = _gateway_config("dev", environment)
     options = gateway.Backend.cluster_options
     chosen = options.parse_options({"worker_cores": 2, "worker_memory_gib": 8})
     for groups, cores in ((["cms"], 200), (["dune"], 16), (["accel-ai", "cms"], 200)):

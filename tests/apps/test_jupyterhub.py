@@ -130,7 +130,7 @@ def test_login_is_generic_oidc_with_groups_from_the_userinfo(hub_values):
     assert oauth["client_id"] == "eaf-jupyterhub-dev"
     assert oauth["authorize_url"] == "https://pingprod.fnal.gov/as/authorization.oauth2"
     assert oauth["oauth_callback_url"] == "https://jupyter.apps.eaf-dev.fnal.gov/hub/oauth_callback"
-    assert oauth["manage_groups"] is True and oauth["auth_state_groups_key"] == "oauth_user.groups"
+    assert oauth["manage_groups"] is True and oauth["claim_groups_key"] == "groups"
     assert set(oauth["allowed_groups"]) == set(CATALOG_SLUGS)
     assert config["Authenticator"]["enable_auth_state"] is True
 
