@@ -8,7 +8,7 @@ import json
 import pytest
 
 from infra.spec.errors import ConfigError
-from tests.apps.manifests import manifests_for, manifests_of, named, run_for
+from tests.apps.manifests import chart_values, manifests_for, manifests_of, named, run_for
 from tests.harness import DEPLOYED_STACKS, run_stack
 
 
@@ -128,7 +128,7 @@ def test_every_app_credential_is_distinct():
               named(manifests, "Secret", "keycloak-db-credentials", "keycloak")["stringData"]["password"],
               named(manifests, "Secret", "mlflow-db-credentials", "mlflow")["stringData"]["password"],
               named(manifests, "Secret", "grafana-admin", "eaf-monitoring")["stringData"]["password"],
-              named(manifests, "Secret", "hub-secrets", "jupyterhub")["stringData"]["JPY_COOKIE_SECRET"]]
+              chart_values("dev", "jupyterhub")["hub"]["cookieSecret"]]
     assert len(set(values)) == len(values)
     assert len(named(manifests, "Secret", "mlflow-oidc", "mlflow")["stringData"]["cookie-secret"]) == 32
 
