@@ -1,7 +1,7 @@
 """JupyterHub from the upstream zero-to-jupyterhub chart (`jupyterhub`, pinned in versions.yaml apps.charts).
 
 What the facility adds is values, built here from the typed settings and the VO catalog: the profile list with each
-option's VO groups (the hub shows a user only the options of their groups: templates/hub_profiles_by_group.py), four
+option's VO groups (the hub shows a user only the options of their groups: templates/hub_profiles_by_group.py.j2), four
 named servers sharing one persistent home per user, GPU scratch, the flavours' CVMFS/NFS mounts, the idle culler,
 OIDC login against the lab's SSO, the Dask Gateway as a hub service. The chart renders every hub and proxy object;
 the stack adds only the namespace, the Route and (with monitoring) the ServiceMonitor and alert rules.

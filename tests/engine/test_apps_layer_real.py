@@ -7,6 +7,14 @@ with the kubeconfig swapped for the test server's. `pulumi up` must create every
 `pulumi preview --expect-no-changes` must then be clean; `pulumi destroy` must leave no object behind and take the
 labels off the Nodes. Everything is checked against the server with kubectl.
 
+JupyterHub and Dask Gateway are their upstream charts (helm.v4.Chart): the stack config points
+`eaf:apps.charts.archives` at ../shared/charts, so the plugin renders the published archives (sha256-checked first);
+every object the charts rendered (read from the stack's state) must be on the server after `up` and gone after
+`destroy`. Their content is read back from the server, not from our inputs: the hub's values.yaml in the chart's
+hub Secret (profiles, groups, limits, mounts, scratch, storage, culler, login), the chart's own hub config, the
+gateway's config and token, every rendered pod template against restricted-v2 (nonroot-v2 for the one grant), the
+ServiceMonitor/PodMonitor against the rendered Service/pods.
+
 OKD's and the operators' kinds (Route, Subscription, OperatorGroup, ServiceMonitor, KEDA, ClusterPolicy,
 NodeFeatureDiscovery) are served by their real upstream CRDs (scripts/build-crds.sh, tests/support/crds.py),
 installed into the server before `up`. A kind whose CRD could not be built (its module refused by the Go proxy) is
@@ -138,9 +146,9 @@ class AppsRun:
     def summary(self) -> str:
         kinds = sorted({f"{m['kind']}.{_group(m['apiVersion'])}" for m in self.left_out})
         times = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.seconds.items())
-        return (f"[apps layer, real engine] {self.stack}: {len(self.expected)} objects and {len(self.patches)} Node "
-                f"patch(es) applied; left out (no upstream CRD built): {len(self.left_out)} "
-                f"({', '.join(kinds)}); {times}")
+        return (f"[apps layer, real engine] {self.stack}: {len(self.expected)} objects, {len(self.chart_objects)} "
+                f"rendered by the charts and {len(self.patches)} Node patch(es) applied; left out (no upstream CRD "
+                f"built): {len(self.left_out)} ({', '.join(kinds)}); {times}")
 
 
 def _chart_objects(exported: dict) -> list[dict]:
