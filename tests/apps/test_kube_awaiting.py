@@ -29,3 +29,17 @@ def test_without_awaiting_leaves_the_built_manifest_as_it_was() -> None:
     built = copy.deepcopy(DEPLOYMENT)
     without_awaiting(built)
     assert built == DEPLOYMENT
+
+
+def test_a_charts_rendered_objects_get_the_same_annotations_and_nothing_else_is_touched() -> None:
+    import pulumi
+
+    from infra.apps.kube import _without_awaiting_child
+
+    child = pulumi.ResourceTransformArgs(True, "kubernetes:apps/v1:Deployment", "jupyterhub:jupyterhub/hub",
+                                         copy.deepcopy(DEPLOYMENT), pulumi.ResourceOptions())
+    result = _without_awaiting_child(child)
+    assert result is not None and result.props["metadata"]["annotations"] == without_awaiting(DEPLOYMENT)[
+        "metadata"]["annotations"]
+    other = pulumi.ResourceTransformArgs(False, "eaf:apps:JupyterHub", "jupyterhub", {}, pulumi.ResourceOptions())
+    assert _without_awaiting_child(other) is None
