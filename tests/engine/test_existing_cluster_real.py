@@ -5,7 +5,8 @@ wrote as eaf:existingClusterKubeconfig, and `pulumi preview --diff --json` of th
 plugin dry-runs the objects against that server (server-side apply, dryRun=All; the server's own metrics count
 them), with the upstream CRDs of OKD's and the operators' kinds installed (tests/support/crds.py). The preview must
 plan exactly the apps' objects of the mock run of the same config, nothing below them. With a kubeconfig the
-server refuses, the plugin previews the inputs alone and the server counts nothing. (An `up` would wait for pods
+server refuses, the charts cannot be rendered (helm.v4.Chart renders against the cluster), the preview fails naming
+them, and the server counts nothing. (An `up` would wait for pods
 this controller-less server never runs: tests/engine/test_apps_layer_real.py applies the same objects with the
 waits off.)
 """
@@ -39,13 +40,17 @@ PASSPHRASE = "existing-cluster-only"
 TIMEOUT_S = 900
 PLATFORMS = {"okd": {"platform": "okd"}, "kubernetes": {"platform": "kubernetes", "ingressClass": "nginx"}}
 APP_SECRETS = {k: v for k, v in TEST_SECRETS.items() if k not in ("pullSecret", "sshPublicKeys")}
+# The published chart archives beside the repository (../shared/charts; absolute: the program runs from a copy).
+CHARTS = {"charts": {"archives": str(PROJECT_DIR.parent / "shared" / "charts")}}
+CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
 
 
 def _project(work: Path, existing: dict) -> Path:
     project = work / "project"
     project.mkdir()
     copy_program(project, extra=("Pulumi.prod.yaml",))
-    own = {**read_stack_file(PROJECT_DIR, STACK), "existingCluster": existing}
+    stack = read_stack_file(PROJECT_DIR, STACK)
+    own = {**stack, "existingCluster": existing, "apps": {**stack.get("apps", {}), **CHARTS}}
     (project / f"Pulumi.{STACK}.yaml").write_text(
         yaml.safe_dump({"config": {f"eaf:{k}": v for k, v in own.items()}}, sort_keys=True), encoding="utf-8")
     declare_sandbox(project, STACK, PASSPHRASE)
@@ -131,14 +136,21 @@ def _accepted(counts: dict[str, int]) -> int:
     return sum(n for code, n in counts.items() if code.startswith("2"))
 
 
+def _errors(stdout: str) -> list[str]:
+    try:
+        return [d["message"] for d in json.loads(stdout).get("diagnostics", []) if d.get("severity") == "error"]
+    except ValueError:
+        return []
+
+
 def _steps(completed: subprocess.CompletedProcess) -> list[dict]:
-    assert completed.returncode == 0, f"preview exited {completed.returncode}\n{completed.stdout[-4000:]}\n" \
-                                      f"{completed.stderr[-4000:]}"
+    assert completed.returncode == 0, f"preview exited {completed.returncode}: {_errors(completed.stdout)}\n" \
+                                      f"{completed.stdout[-4000:]}\n{completed.stderr[-4000:]}"
     return json.loads(completed.stdout)["steps"]
 
 
 def _mock_run(platform: str):
-    return run_stack(STACK, overrides={"existingCluster": PLATFORMS[platform]},
+    return run_stack(STACK, overrides={"existingCluster": PLATFORMS[platform], "apps": CHARTS},
                      secrets={"existingClusterKubeconfig": "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
                               "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
                               "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:1'}}]\n"
@@ -159,9 +171,25 @@ def _dry_runnable(platform: str) -> tuple[list[dict], set[str]]:
     return runnable, stack_namespaces(manifests) | set(PLATFORM_NAMESPACES)
 
 
+def _from_chart(step: dict) -> bool:
+    """A Chart component or an object it rendered (the plugin renders charts; the mock run does not)."""
+    return CHART_TYPE in step["urn"].split("::")[-2]
+
+
 def _planned_objects(steps: list[dict]) -> list[tuple[str, str]]:
     return sorted((s["urn"].split("::")[-2].split("$")[-1], s["urn"].split("::")[-1]) for s in steps
-                  if s["urn"].split("::")[-2].split("$")[-1].startswith("kubernetes:"))
+                  if s["urn"].split("::")[-2].split("$")[-1].startswith("kubernetes:") and not _from_chart(s))
+
+
+# The kinds whose CRDs the dask-gateway chart itself creates: nothing of them can be dry-run before the update.
+CHART_CRD_GROUPS = ("traefik.io", "gateway.dask.org")
+
+
+def _rendered_dry_runnable(steps: list[dict]) -> int:
+    rendered = [s["urn"].split("::")[-2].split("$")[-1] for s in steps
+                if _from_chart(s) and s["urn"].split("::")[-2].split("$")[-1] != CHART_TYPE]
+    assert rendered, "the charts rendered nothing"
+    return sum(1 for t in rendered if t.split(":")[1].rpartition("/")[0] not in CHART_CRD_GROUPS)
 
 
 @pytest.mark.parametrize("platform", sorted(PLATFORMS))
@@ -177,18 +205,24 @@ def test_the_real_preview_onto_an_existing_cluster_plans_exactly_the_apps_object
 @pytest.mark.parametrize("platform", sorted(PLATFORMS))
 def test_the_server_accepts_every_object_the_preview_dry_runs(previewed, kube_apiserver, platform):
     preview = previewed(platform, kube_apiserver.kubeconfig_path.read_text())
-    _steps(preview.completed)
+    steps = _steps(preview.completed)
     runnable, _ = _dry_runnable(platform)
-    assert set(preview.dry_runs) <= {"200", "201"} and sum(preview.dry_runs.values()) == len(runnable), \
-        (preview.dry_runs, len(runnable))
+    expected = len(runnable) + _rendered_dry_runnable(steps)
+    assert set(preview.dry_runs) <= {"200", "201"} and sum(preview.dry_runs.values()) == expected, \
+        (preview.dry_runs, len(runnable), expected)
 
 
-def test_with_a_kubeconfig_the_server_refuses_nothing_is_dry_run_there(previewed, kube_apiserver):
-    """The plugin previews without the cluster when it cannot reach it (a warning-free preview of the inputs): only
-    the server's own count shows whether the objects were checked there. `up` would fail at the first object."""
+def test_with_a_kubeconfig_the_server_refuses_the_preview_fails_at_the_charts_and_nothing_is_dry_run(
+        previewed, kube_apiserver):
+    """The plugin previews plain objects without the cluster when it cannot reach it, but a helm.v4.Chart renders
+    against the cluster (its API versions): the preview fails, naming the chart and why, and only the server's own
+    count shows that nothing was checked there."""
     document = yaml.safe_load(kube_apiserver.kubeconfig_path.read_text())
     for user in document["users"]:
         user["user"] = {"token": "a-token-this-server-never-issued"}
     preview = previewed("okd", yaml.safe_dump(document))
-    _steps(preview.completed)
+    assert preview.completed.returncode != 0
+    errors = _errors(preview.completed.stdout)
+    assert errors and all("kubernetes:helm.sh/v4:Chart resource" in e and "cluster is unreachable" in e
+                          for e in errors), errors
     assert _accepted(preview.dry_runs) == 0, preview.dry_runs
