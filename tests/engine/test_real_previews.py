@@ -140,4 +140,16 @@ def test_the_apps_objects_preview_without_a_cluster(real_preview: RealPreview) -
     real_preview.check()
     kube = [step for step in real_preview.document["steps"] if step["urn"].split("::")[-2].split("$")[-1]
             .startswith("kubernetes:") and step["op"] == "create"]
-    assert len(kube) >= 150, f"{real_preview.stack}: {len(kube)} Kubernetes objects previewed"
+    assert len(kube) >= 140, f"{real_preview.stack}: {len(kube)} Kubernetes objects previewed"
+
+
+def test_the_charts_preview_as_components_rendered_on_up(real_preview: RealPreview) -> None:
+    """Without a cluster (the kubeconfig is unknown until the install has run) a helm.v4.Chart cannot be rendered:
+    the preview plans the component alone (its chart and version are the stack output `pins`); `up` renders it."""
+    real_preview.check()
+    steps = real_preview.document["steps"]
+    charts = sorted(s["urn"].split("::")[-1] for s in steps
+                    if s["urn"].split("::")[-2].split("$")[-1] == "kubernetes:helm.sh/v4:Chart" and s["op"] == "create")
+    assert charts == ["dask-gateway", "jupyterhub"], charts
+    rendered = [s["urn"] for s in steps if "kubernetes:helm.sh/v4:Chart$" in s["urn"]]
+    assert rendered == [], rendered
