@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from infra.apps import dask_gateway, htcondor, images
+from infra.apps import dask_gateway, htcondor, images, storage
 from infra.apps import objects as o
 from infra.apps.alert_rules import prometheus_rules
 from infra.apps.app import AppBuild, AppContext, AppDefinition, ObjectGroup, SecretNeed
@@ -99,6 +99,7 @@ class JupyterHubArgs:
     secrets: HubSecrets
     dask_gateway: DaskGatewayLink | None = None
     htcondor: bool = False  # eaf:apps.htcondor is on: profiles that name a pool mount its client config
+    home_class: str | None = None  # StorageClass of the homes and the hub database (storage.class_for)
 
     @property
     def hostname(self) -> str:
@@ -223,7 +224,7 @@ def _hub(args: JupyterHubArgs) -> dict[str, Any]:
         # /hub/metrics answers only a token with read:metrics (the ServiceMonitor's), also through the Route.
         "authenticatePrometheus": True,
         "resources": o.resources(hub.hub),
-        "db": {"pvc": {"storage": f"{hub.hub_db_gib}Gi", "storageClassName": hub.home_storage_class}},
+        "db": {"pvc": {"storage": f"{hub.hub_db_gib}Gi", "storageClassName": args.home_class}},
         "services": services,
         "loadRoles": roles,
         "networkPolicy": {"ingress": ingress},
@@ -262,7 +263,7 @@ def _singleuser(args: JupyterHubArgs, profiles: tuple[Profile, ...]) -> dict[str
         "networkPolicy": {"egress": egress},
         "cloudMetadata": {"blockWithIptables": False},  # a privileged init container; on-prem, no metadata server
         "storage": {"type": "dynamic", "capacity": f"{hub.home_gib}Gi", "homeMountPath": HOME_MOUNT,
-                    "dynamic": {"pvcNameTemplate": HOME_CLAIM, "storageClass": hub.home_storage_class,
+                    "dynamic": {"pvcNameTemplate": HOME_CLAIM, "storageClass": args.home_class,
                                 "storageAccessModes": [hub.home_access_mode]}},
         "profileList": profile_entries(args, profiles),
     }
@@ -337,7 +338,8 @@ def build(context: AppContext) -> AppBuild:
                            dask_gateway.scheduler_address(gateway),
                            credentials.derived(dask_gateway.HUB_TOKEN_PURPOSE)) if gateway.enabled else None
     args = JupyterHubArgs(hub, context.apps.storage, context.catalog, context.plan.domain,
-                          context.apps.monitoring.enabled, secrets, link, context.apps.htcondor.enabled)
+                          context.apps.monitoring.enabled, secrets, link, context.apps.htcondor.enabled,
+                          storage.class_for(context.apps, hub.home_storage_class))
     namespace, *objects = manifests(args)
     release = ChartRelease(CHART, APP, hub.namespace, chart_values(args, offered_profiles(context.catalog, hub)),
                            unset=OKD_UNSET)

@@ -121,6 +121,8 @@ def test_home_is_25_gib_and_shared_by_up_to_four_named_servers(hub_values):
     assert storage["type"] == "dynamic" and storage["capacity"] == "25Gi"
     assert storage["dynamic"]["pvcNameTemplate"] == "claim-{username}"
     assert storage["dynamic"]["storageAccessModes"] == ["ReadWriteMany"]
+    # The stack's default class (eaf:apps.storage.defaultClass) when the hub names none: homes and the hub database.
+    assert storage["dynamic"]["storageClass"] == values["hub"]["db"]["pvc"]["storageClassName"] == "eaf-nfs"
 
 
 def test_login_is_generic_oidc_with_groups_from_the_userinfo(hub_values):
