@@ -34,6 +34,7 @@ def _digests(configs: Mapping[str, pulumi.Input[str]]) -> pulumi.Output[dict[str
 # complete.
 EVALUATION_MODULES = (
     "cryptography.hazmat.primitives.serialization", "cryptography.x509", "jinja2", "pulumi_kubernetes",
+    "pulumi_kubernetes.helm.v4",
     "ignition", "ignition.render", "infra.apps.credentials", "infra.apps.deploy", "infra.libvirt",
     "infra.libvirt.native.backend", "infra.okd", "infra.okd.bootstrap_retirement", "infra.okd.bring_up_steps",
     "infra.okd.cluster_settings", "infra.okd.install_config", "infra.okd.installer", "infra.plan.shared_hosts",
