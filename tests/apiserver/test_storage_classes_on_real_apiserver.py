@@ -68,13 +68,17 @@ def test_the_stacks_classes_are_stored_as_built(kube_api_client, prod_classes):
 
 
 def test_a_claim_naming_no_class_gets_the_stacks_default_class_from_the_server(kube_api_client, prod_classes):
-    hub_db = copy.deepcopy(named(manifests_for("prod-a"), "PersistentVolumeClaim", "hub-db", "jupyterhub"))
-    assert "storageClassName" not in hub_db["spec"], "the hub's claims rely on the default class"
-    hub_db["metadata"]["namespace"] = NAMESPACE
+    # Every claim of the stack's own names its class; one that names none (a chart's, a user's) gets the default.
+    mlflow_db = next(m for m in manifests_for("prod-a") if m["kind"] == "PersistentVolumeClaim"
+                     and m["metadata"]["name"].startswith("mlflow"))
+    claim = copy.deepcopy(mlflow_db)
+    claim["spec"].pop("storageClassName", None)
+    claim["spec"].pop("volumeName", None)
+    claim["metadata"]["namespace"] = NAMESPACE
     with namespaces_removed_afterwards(kube_api_client, [NAMESPACE]):
         create_namespace(kube_api_client, NAMESPACE)
         response = _request(kube_api_client, "POST", f"/api/v1/namespaces/{NAMESPACE}/persistentvolumeclaims",
-                            [("fieldValidation", "Strict")], hub_db)
+                            [("fieldValidation", "Strict")], claim)
         assert response.status == 201, response.text[:400]
         assert response.body is not None and response.body["spec"]["storageClassName"] == "eaf-nfs"
 
