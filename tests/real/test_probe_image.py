@@ -45,7 +45,7 @@ FIRST_LINE_TIMEOUT_SECONDS = 240
 SHUTDOWN_TIMEOUT_SECONDS = 60
 EXPECTED_KEYS = {
     "v", "seq", "uptime_s", "kernel", "mac", "ip", "gateway", "dns_server", "domain", "domain_source",
-    "hostname", "ignition_sha256", "ignition_bytes", "dns", "disk_sha256", "disk_marker", "disk_bytes",
+    "hostname", "ip_source", "ignition_sha256", "ignition_bytes", "dns", "disk_sha256", "disk_marker", "disk_bytes",
     "errors",
 }  # fmt: skip
 
