@@ -11,7 +11,6 @@ A stack that built VMs cannot switch to this mode: its next update would delete 
 from __future__ import annotations
 
 import pulumi
-import yaml
 
 from infra import stages
 from infra.apps.credentials import AppCredentials
@@ -23,6 +22,7 @@ from infra.spec.errors import ConfigError, Problem
 from infra.spec.existing_cluster import KUBECONFIG_KEY
 from infra.spec.layering import NAMESPACE
 from infra.spec.load import LoadedStack
+from infra.spec.secret_values import kubeconfig_server
 from infra.stack_outputs import OutputsUnknownError, previous_outputs
 
 MACHINES_OUTPUT = "ignitionSha256"  # exported by every update that registers VMs: node -> its Ignition's digest
@@ -39,13 +39,6 @@ def machines_problem(stack: str, platform: str, outputs: dict) -> Problem | None
                    "none, so this update would delete them all",
                    f"deploy onto that cluster from a stack of its own (pulumi stack init <name>, with this "
                    f"config), or remove eaf:existingCluster from stack {stack}")
-
-
-def _server(kubeconfig: str) -> str:
-    """The API server URL of the kubeconfig's current context (validated by load_spec): not a secret."""
-    document = yaml.safe_load(kubeconfig)
-    context = next(c["context"] for c in document["contexts"] if c["name"] == document["current-context"])
-    return next(c["cluster"]["server"] for c in document["clusters"] if c["name"] == context["cluster"])
 
 
 def deploy_onto_existing_cluster(loaded: LoadedStack) -> None:
@@ -68,7 +61,7 @@ def deploy_onto_existing_cluster(loaded: LoadedStack) -> None:
     for mapped in adapted.mapped:
         pulumi.log.info(f"{existing.platform} cluster: mapped {mapped}")
     kubeconfig = pulumi.Output.secret(pulumi.Config(NAMESPACE).require_secret(KUBECONFIG_KEY))
-    api_url = pulumi.Output.unsecret(kubeconfig.apply(_server))
+    api_url = pulumi.Output.unsecret(kubeconfig.apply(kubeconfig_server))
     deploy_apps(adapted.plan, ClusterAccess(api_url=api_url, console_url="", kubeconfig=kubeconfig,
                                             kubeadmin_password=None, okd_version=None))
     pulumi.export("apiUrl", api_url)

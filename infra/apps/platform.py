@@ -131,7 +131,7 @@ def for_platform(plan: AppsPlan, platform: Platform, ingress_class: str | None) 
                     assert ingress_class is not None, "validated: platform kubernetes names its ingressClass"
                     kept.append(route_as_ingress(manifest, ingress_class))
                     routes += 1
-                elif _kind(manifest) == INGRESS and ingress_class is not None and platform != "okd":
+                elif _kind(manifest) == INGRESS and ingress_class is not None:  # validated: kubernetes only
                     kept.append(ingress_for_class(manifest, ingress_class))
                     ingresses += 1
                 else:

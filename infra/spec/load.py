@@ -445,8 +445,9 @@ def _secret_value_problems(stack: str, config: Mapping[str, Any]) -> list[Proble
     return problems
 
 
-def _missing_secret_problems(stack: str, config: Mapping[str, Any]) -> list[Problem]:
-    """The secrets the stack's mode needs: to build its cluster, or to reach the existing one."""
+def _mode_secret_problems(stack: str, config: Mapping[str, Any]) -> list[Problem]:
+    """The secrets the stack's mode needs (to build its cluster, or to reach the existing one) are there, and the
+    other mode's are not."""
     existing = config.get("existingCluster") is not None
     problems = [Problem(f"eaf:{key}", None, "required secret is missing" + (
                         " (eaf:existingCluster is set: the apps go onto the cluster this kubeconfig reaches)"
@@ -568,7 +569,7 @@ def load_spec(stack: str, own_config: Mapping[str, Any], project_dir: Path, chec
     problems += _invisible_problems(config)
     problems += _plain_secret_problems(stack, layers, names, secret_keys)
     if check_secrets:
-        problems += _missing_secret_problems(stack, config)
+        problems += _mode_secret_problems(stack, config)
     problems += _secret_value_problems(stack, config)
     spec_input = {k: v for k, v in config.items() if k in SPEC_KEYS}
     try:

@@ -171,11 +171,7 @@ def kubeconfig_problems(value: Any) -> list[str]:
     if not isinstance(document, dict) or document.get("kind", "Config") != "Config":
         return ["it is not a kubeconfig (a YAML mapping of kind Config)"]
 
-    def named(section: str) -> dict[str, Any]:
-        entries = document.get(section) or []
-        return {e["name"]: e for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)}
-
-    clusters, users, contexts = named("clusters"), named("users"), named("contexts")
+    clusters, users, contexts = (_named(document, section) for section in ("clusters", "users", "contexts"))
     current = document.get("current-context")
     if not current:
         return ["it has no current-context: the program uses the kubeconfig's current context"]
@@ -190,3 +186,19 @@ def kubeconfig_problems(value: Any) -> list[str]:
     if context.get("user") not in users:
         problems.append(f"context {current!r} names user {context.get('user')!r}, which it does not define")
     return problems
+
+
+def _named(document: dict[str, Any], section: str) -> dict[str, Any]:
+    """A kubeconfig section (clusters, users, contexts) by entry name."""
+    entries = document.get(section) or []
+    return {e["name"]: e for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)}
+
+
+def kubeconfig_server(text: str) -> str:
+    """The API server URL of a kubeconfig's current context (one kubeconfig_problems found none in): not a secret."""
+    import yaml
+
+    document = yaml.safe_load(text)
+    context = _named(document, "contexts")[document["current-context"]]["context"]
+    return _named(document, "clusters")[context["cluster"]]["cluster"]["server"]
+
